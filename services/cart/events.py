@@ -1,0 +1,66 @@
+"""Events the cart service publishes (source `cart`).
+
+A cart belongs to a session and, once the shopper logs in, to a user. `cart.abandoned` is
+emitted by the cart's expiry sweep for carts with items that never checked out.
+Money is integer minor units plus an ISO 4217 currency, never floats.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.platform.events import EventData, register
+
+SOURCE = "cart"
+
+
+@register
+class CartItemAdded(EventData):
+    event_type = "cart.item_added"
+    cart_id: str
+    session_id: str | None = None
+    user_id: str | None = None
+    product_id: str
+    sku: str
+    quantity: int = Field(ge=1)
+    unit_price_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+@register
+class CartCheckedOut(EventData):
+    event_type = "cart.checked_out"
+    cart_id: str
+    session_id: str | None = None
+    user_id: str
+    order_id: str
+    item_count: int = Field(ge=1)
+    subtotal_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+@register
+class CartPromoCodeApplied(EventData):
+    """A promo code accepted on a cart (a redemption, whether or not the cart converts)."""
+
+    event_type = "cart.promo_code_applied"
+    cart_id: str
+    session_id: str | None = None
+    user_id: str | None = None
+    promo_code: str
+    campaign_id: str | None = None
+    discount_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+@register
+class CartAbandoned(EventData):
+    event_type = "cart.abandoned"
+    cart_id: str
+    session_id: str | None = None
+    user_id: str | None = None
+    item_count: int = Field(ge=1)
+    subtotal_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    campaign_id: str | None = None
+    """Campaign attached to the cart (through a promo code or the landing page), if any."""

@@ -1,0 +1,54 @@
+"""The users service's public keys, cached by the gateway and refreshed on rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import jwt
+import structlog
+
+from services.platform.auth import Identity, KeySet, decode_token, identity_from_claims
+from services.platform.errors import Unauthorized
+
+log = structlog.get_logger("jwks")
+MIN_REFRESH_INTERVAL_S = 5.0
+
+
+class GatewayKeys:
+    def __init__(self, url: str, session: aiohttp.ClientSession):
+        self.url = url
+        self.session = session
+        self.keyset = KeySet()
+        self._lock = asyncio.Lock()
+        self._fetched_at = float("-inf")
+
+    async def refresh(self) -> bool:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < MIN_REFRESH_INTERVAL_S:
+                return False
+            self._fetched_at = time.monotonic()
+            try:
+                async with self.session.get(self.url, timeout=aiohttp.ClientTimeout(total=3)) as r:
+                    r.raise_for_status()
+                    self.keyset.load(await r.json())
+                log.info("jwks_refreshed", kids=self.keyset.kids)
+                return True
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("jwks_refresh_failed", error=str(exc))
+                return False
+
+    async def verify(self, token: str) -> Identity:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The access token is malformed.", slug="invalid-token") from exc
+        if kid not in self.keyset.kids:
+            await self.refresh()  # a rotated key, or the first request after start
+        return identity_from_claims(decode_token(token, self.keyset))
+
+    async def refresh_forever(self, every_s: float) -> None:
+        while True:
+            await self.refresh()
+            await asyncio.sleep(every_s if self.keyset.kids else 1.0)

@@ -1,0 +1,56 @@
+"""The route table: which upstream serves a path, who may call it, its limits and caching.
+
+Rules are tried in order; the first whose method and path match wins, and an unmatched
+`/api/...` path is a 404 at the gateway (upstreams are never reachable by accident).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Access = Literal["public", "user", "admin"]
+ANY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+READ = frozenset({"GET", "HEAD"})
+WRITE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    service: str
+    pattern: str
+    methods: frozenset[str] = ANY
+    access: Access = "user"
+    rate: Literal["client", "user", "auth"] = "client"
+    cache: bool = False
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(f"^{self.pattern}$"))
+
+
+SEG = r"[^/]+"
+
+RULES: tuple[Rule, ...] = (
+    Rule("jwks", "users", r"/\.well-known/jwks\.json", READ, "public"),
+    Rule("users.auth", "users",
+         r"/api/users/(register|token|token/refresh|verify-email|password-reset|password-reset/confirm)",
+         frozenset({"POST"}), "public", rate="auth"),
+    Rule("users.logout", "users", r"/api/users/logout", frozenset({"POST"}), "user"),
+    Rule("users.me", "users", r"/api/users/me(/.*)?", ANY, "user", rate="user"),
+    Rule("users.list", "users", r"/api/users", READ, "admin", rate="user"),
+    Rule("users.roles", "users", rf"/api/users/{SEG}/roles", frozenset({"PUT"}), "admin", rate="user"),
+    Rule("users.read", "users", rf"/api/users/{SEG}", READ, "user", rate="user"),
+    # Catalog: public, cached reads; writes are for admins (reviews get their own rules later).
+    Rule("catalog.read", "catalog", r"/api/catalog(/.*)?", READ, "public", cache=True),
+    Rule("catalog.write", "catalog", r"/api/catalog(/.*)?", WRITE, "admin", rate="user"),
+)
+
+
+def match(rules: tuple[Rule, ...], method: str, path: str) -> Rule | None:
+    for rule in rules:
+        if method in rule.methods and rule.regex.match(path):
+            return rule
+    return None

@@ -1,0 +1,84 @@
+"""SQL database per service: SQLAlchemy 2 engine + sessions, Alembic migrations.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout so an outbox relay in another
+process can read while the service writes; PostgreSQL is used when the service's
+`<PREFIX>DATABASE_URL` is set. Each service keeps its Alembic history in its own
+`migrations/` folder and its own version table, so services can share one PostgreSQL database
+in development without touching each other's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy own transactions (BEGIN IMMEDIATE below) instead of pysqlite.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # IMMEDIATE takes the write lock up front: read-then-write transactions never fail
+            # half way with SQLITE_BUSY, they wait their turn (busy_timeout) instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """Engine, session factory and migrations of one service."""
+
+    def __init__(self, url: str, *, migrations: Path, version_table: str, echo: bool = False):
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.migrations = migrations
+        self.version_table = version_table
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def migrate(self, revision: str = "head") -> None:
+        command.upgrade(self.alembic_config(), revision)
+
+    def alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(self.migrations))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        cfg.attributes["version_table"] = self.version_table
+        cfg.attributes["engine"] = self.engine
+        return cfg
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,148 @@
+"""Transactional outbox and its relay to Redis Streams.
+
+A service writes its events into its own `outbox` table in the same transaction as the state
+change (`publish`), so an event exists if and only if the change committed. The relay process
+copies unpublished rows to the service's stream and marks them; a crash between the two re-sends
+a row, which is why consumers deduplicate by event id (at least once on the wire, exactly once in
+effect).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from redis import Redis
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from services.platform.db import Database
+from services.platform.events import Event, EventData, make_event, stream_for
+
+log = structlog.get_logger("outbox")
+
+STREAM_MAXLEN = 1_000_000
+"""Approximate cap of a stream; the lake holds the full history."""
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("envelope", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    """Ids of consumed events: the consumer's idempotency record, in its own database."""
+    return Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class Outbox:
+    """Writes events of one service into its outbox table."""
+
+    def __init__(self, table: Table, source: str):
+        self.table = table
+        self.source = source
+
+    def publish(self, session: Session, data: EventData, *, subject: str | None = None) -> Event:
+        event = make_event(data, source=self.source, subject=subject)
+        self.add(session, event)
+        return event
+
+    def add(self, session: Session, event: Event) -> None:
+        session.execute(
+            self.table.insert().values(
+                event_id=event.id,
+                event_type=event.type,
+                envelope=event.model_dump(mode="json"),
+                created_at=event.occurred_at,
+            )
+        )
+
+
+class OutboxRelay:
+    """Moves committed outbox rows to the service's Redis stream, oldest first."""
+
+    def __init__(self, db: Database, table: Table, redis: Redis, source: str, batch: int = 500):
+        self.db = db
+        self.table = table
+        self.redis = redis
+        self.stream = stream_for(source)
+        self.batch = batch
+
+    def relay_once(self) -> int:
+        """Publish one batch; return how many rows were relayed."""
+        t = self.table
+        with self.db.session() as session:
+            query = select(t.c.seq, t.c.envelope).where(t.c.published_at.is_(None))
+            query = query.order_by(t.c.seq).limit(self.batch)
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = session.execute(query).all()
+            if not rows:
+                return 0
+            pipe = self.redis.pipeline(transaction=False)
+            for _seq, envelope in rows:
+                event = Event.model_validate(envelope)
+                pipe.xadd(self.stream, {"event": event.to_json()}, maxlen=STREAM_MAXLEN,
+                          approximate=True)
+            pipe.execute()
+            session.execute(
+                update(t)
+                .where(t.c.seq.in_([r.seq for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        return len(rows)
+
+    def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Forget rows published long ago (the stream and the lake keep them)."""
+        cutoff = datetime.now(UTC) - older_than
+        with self.db.session() as session:
+            result = session.execute(delete(self.table).where(self.table.c.published_at < cutoff))
+            return result.rowcount or 0
+
+    def run(self, *, interval: float = 0.05, stop: object = None) -> None:
+        """Relay forever (until `stop.is_set()`), polling quickly while there is work."""
+        relayed_total = 0
+        last_prune = time.monotonic()
+        while stop is None or not stop.is_set():  # type: ignore[attr-defined]
+            try:
+                n = self.relay_once()
+            except Exception:
+                log.exception("relay_failed", stream=self.stream)
+                time.sleep(1.0)
+                continue
+            relayed_total += n
+            if n:
+                log.info("relayed", stream=self.stream, count=n, total=relayed_total)
+            if time.monotonic() - last_prune > 3600:
+                self.prune()
+                last_prune = time.monotonic()
+            if n < self.batch:
+                time.sleep(interval)

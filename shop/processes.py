@@ -1,0 +1,88 @@
+"""What `shop up` runs: one declarative list of programs (services, relays, consumers).
+
+Ports are `SHOP_PORT_BASE` (default 8000) plus each service's offset, so a second stack (the
+whole-stack test) can run beside a developer's. Stores default to embedded ones; a URL in the
+environment swaps each for a real server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.platform.redis import EMBEDDED_PORT, embedded_redis_command
+
+PY = sys.executable
+
+HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1}
+"""Service name -> port offset. Later issues add catalog (2), cart (3), ... here."""
+
+RELAYED_SERVICES = ["users"]
+"""Services with a transactional outbox, each relayed to its stream by its own process."""
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: list[str]
+    port: int | None = None
+    priority: int = 100
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stack:
+    data_dir: Path
+    port_base: int = 8000
+    redis_url: str | None = None
+    redis_port: int = EMBEDDED_PORT
+
+    @classmethod
+    def from_env(cls) -> Stack:
+        return cls(
+            data_dir=Path(os.environ.get("SHOP_DATA_DIR", "data")).resolve(),
+            port_base=int(os.environ.get("SHOP_PORT_BASE", "8000")),
+            redis_url=os.environ.get("REDIS_URL") or None,
+            redis_port=int(os.environ.get("SHOP_EMBEDDED_REDIS_PORT", EMBEDDED_PORT)),
+        )
+
+    def port(self, service: str) -> int:
+        return self.port_base + HTTP_SERVICES[service]
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def shared_env(self) -> dict[str, str]:
+        upstreams = {s: f"http://127.0.0.1:{self.port(s)}" for s in HTTP_SERVICES if s != "gateway"}
+        env = {
+            "SHOP_DATA_DIR": str(self.data_dir),
+            "REDIS_URL": self.effective_redis_url,
+            "GATEWAY_UPSTREAMS": json.dumps(upstreams),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update({f"{s.upper()}_PORT": str(self.port(s)) for s in HTTP_SERVICES})
+        return env
+
+
+def uvicorn(service: str, port: int) -> list[str]:
+    return [PY, "-m", "uvicorn", f"services.{service}.app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+            "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "5"]
+
+
+def programs(stack: Stack) -> list[Program]:
+    progs: list[Program] = []
+    if stack.redis_url is None:
+        progs.append(Program("redis", embedded_redis_command(stack.data_dir, stack.redis_port),
+                             priority=1))
+    for service in HTTP_SERVICES:
+        progs.append(Program(service, uvicorn(service, stack.port(service)),
+                             port=stack.port(service), priority=10 if service != "gateway" else 20))
+    for service in RELAYED_SERVICES:
+        progs.append(Program(f"{service}-relay", [PY, "-m", "shop.cli", "relay", service],
+                             priority=30))
+    return progs
