@@ -1,0 +1,91 @@
+"""Temporal co-occurrence: items rated next to each other in time, by the same users.
+
+Why: people rate and buy in sessions, so the items adjacent to a user's known interactions in
+other users' timelines are likely the ones missing from this user's history. On MovieLens 100K,
+blending this with EASE adds ~2% nDCG on the validation split (see models/tuned.py).
+Needs ``SideInfo.timestamps`` (a CSR aligned with the training matrix).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix, diags
+
+from models.base import Recommender, SideInfo
+
+
+class TemporalCooccurrence(Recommender):
+    """Item-item weights: 1/d for two items d steps apart (d <= window, gap <= max_gap seconds)."""
+
+    name = "temporal"
+
+    def __init__(self, *, window: int = 5, max_gap_seconds: int = 600, random_state: int = 42) -> None:
+        super().__init__(random_state=random_state)
+        self.window = window
+        self.max_gap_seconds = max_gap_seconds
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "max_gap_seconds": self.max_gap_seconds,
+            "random_state": self.random_state,
+        }
+
+    def fit(
+        self,
+        user_items: csr_matrix,
+        *,
+        show_progress: bool = False,
+        side: SideInfo | None = None,
+    ) -> Self:
+        if side is None or side.timestamps is None:
+            raise ValueError("temporal model needs SideInfo(timestamps=...) aligned with the matrix")
+        ts = csr_matrix(side.timestamps)
+        if ts.shape != user_items.shape:
+            raise ValueError("timestamps must have the same shape as user_items")
+        coo = ts.tocoo()
+        # One timeline: by user, then time, then item id (deterministic order within a second).
+        order = np.lexsort((coo.col, coo.data, coo.row))
+        users, items, times = coo.row[order], coo.col[order], coo.data[order].astype(np.int64)
+        n_items = user_items.shape[1]
+        rows, cols, vals = [], [], []
+        for d in range(1, self.window + 1):
+            same = (users[d:] == users[:-d]) & (times[d:] - times[:-d] <= self.max_gap_seconds)
+            a, b = items[:-d][same], items[d:][same]
+            w = np.full(a.size, 1.0 / d, dtype=np.float32)
+            rows += [a, b]
+            cols += [b, a]
+            vals += [w, w]
+        if rows:
+            adj = csr_matrix(
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                shape=(n_items, n_items),
+            )
+        else:
+            adj = csr_matrix((n_items, n_items), dtype=np.float32)
+        deg = np.asarray(adj.sum(axis=1)).ravel()
+        inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
+        self.weights = csr_matrix(diags(inv.astype(np.float32)) @ adj, dtype=np.float32)
+        self._mark_fitted(user_items)
+        return self
+
+    def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
+        x = csr_matrix(user_items, dtype=np.float32, copy=True)
+        x.data[:] = 1.0
+        return (x @ self.weights).toarray()
+
+    def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
+        return self.weights[itemids].toarray()
+
+    def state(self) -> dict[str, NDArray]:
+        w = self.weights
+        return {"w_data": w.data, "w_indices": w.indices, "w_indptr": w.indptr}
+
+    def _load_state(self, arrays: dict[str, NDArray]) -> None:
+        self.weights = csr_matrix(
+            (arrays["w_data"], arrays["w_indices"], arrays["w_indptr"]),
+            shape=(self.n_items, self.n_items),
+        )
