@@ -174,6 +174,7 @@ class TantivyBackend(SearchBackend):
             name = generation_name(self.alias)
             self.create_index(name)
             self._journal = []
+        writer: tantivy.IndexWriter | None = None
         try:
             index = self._open(name)
             writer = index.writer(heap_size=REBUILD_HEAP, num_threads=0)
@@ -185,21 +186,25 @@ class TantivyBackend(SearchBackend):
                     log.info("search rebuild %s: %d documents indexed", name, n)
             writer.commit()
             writer.wait_merging_threads()
+            writer = None
             with self._write_lock:
                 journal, self._journal = self._journal or [], None
-                if journal:
+                if journal:  # updates that arrived while we were filling the new generation
                     writer = index.writer(heap_size=UPDATE_HEAP, num_threads=1)
                     for op, items in journal:
                         self._apply(writer, op, items)
                     writer.commit()
                     writer.wait_merging_threads()
-                del writer
+                    writer = None
                 self.swap_alias(name)
             log.info("search rebuild %s: %d documents, alias %s swapped", name, n, self.alias)
             return name
         except BaseException:
             with self._write_lock:
                 self._journal = None
+            if writer is not None:  # stop its threads before removing the files under them
+                writer.rollback()
+                writer.wait_merging_threads()
             shutil.rmtree(self.dir / name, ignore_errors=True)
             raise
 
