@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from services.platform.docs import install_docs
 from services.platform.errors import install_error_handlers
 from services.platform.health import router as health_router
-from services.platform.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.platform.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    UnhandledErrorMiddleware,
+)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]] | Callable[
     [FastAPI], AsyncIterator[None]
@@ -40,6 +44,7 @@ def create_service_app(
     install_docs(app)
     install_error_handlers(app)
     app.include_router(health_router)
+    app.add_middleware(UnhandledErrorMiddleware)
     if with_middleware:
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
         app.add_middleware(RequestContextMiddleware)

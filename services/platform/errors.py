@@ -175,8 +175,3 @@ def install_error_handlers(app: FastAPI) -> None:
         slug = _STATUS_SLUGS.get(exc.status_code, f"http-{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem_response(exc.status_code, slug, detail, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
-        log.exception("unhandled_error", path=request.url.path)
-        return problem_response(500, "internal-error", "An unexpected error occurred.")

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.platform.errors import PROBLEM_MEDIA_TYPE, problem_body
@@ -101,16 +102,14 @@ class BodySizeLimitMiddleware:
             await send_problem(send, 413, "payload-too-large", self._detail())
             return
         received = 0
-        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    too_large = True
-                    raise BodyTooLarge
+                    raise BodyTooLarge(413, self._detail())
             return message
 
         try:
@@ -122,8 +121,9 @@ class BodySizeLimitMiddleware:
         return f"The request body exceeds the limit of {self.max_bytes} bytes."
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(StarletteHTTPException):
+    """An HTTPException so that FastAPI's body parsing re-raises it (as a 413 problem) instead
+    of turning it into a generic 400."""
 
 
 async def send_problem(
@@ -143,3 +143,29 @@ async def send_problem(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class UnhandledErrorMiddleware:
+    """Turns an unexpected exception into a logged 500 problem, without re-raising it (Starlette's
+    last-resort handler re-raises, which makes the server drop the keep-alive connection)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            structlog.get_logger("errors").exception("unhandled_error", path=scope["path"])
+            if not started:
+                await send_problem(send, 500, "internal-error", "An unexpected error occurred.")

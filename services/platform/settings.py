@@ -19,7 +19,7 @@ DEV_SECRET = "dev-only-change-me"  # noqa: S105 - refused outside development, s
 class ServiceSettings(BaseSettings):
     """Settings every service process needs."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, populate_by_name=True)
 
     service_name: str = "service"
     env: Literal["development", "test", "production"] = Field(
