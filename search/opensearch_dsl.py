@@ -20,7 +20,6 @@ from search.synonyms import DEFAULT_SYNONYMS
 
 TEXT_FIELDS = {"title": "title", "brand": "brand", "category": "category_text",
                "description": "description"}
-FUZZY_FIELDS = ("title", "brand", "category")
 FACET_FIELDS = {Facet.brand: "brand_facet", Facet.category: "category_paths",
                 Facet.price: "price_minor", Facet.rating: "rating_avg"}
 MINIMUM_SHOULD_MATCH = "2<-1 4<75%"  # = search.ranking.minimum_should_match
@@ -120,11 +119,10 @@ def text_query(q: str) -> dict[str, Any]:
         "fields": [f"{TEXT_FIELDS[f]}^{b:g}" for f, b in FIELD_BOOSTS.items()],
         "minimum_should_match": MINIMUM_SHOULD_MATCH,
     }}
-    fuzzy = {"multi_match": {
-        "query": q, "type": "best_fields", "tie_breaker": 0.3, "analyzer": "en_index",
-        "fields": [f"{TEXT_FIELDS[f]}^{FIELD_BOOSTS[f] * FUZZY_WEIGHT:g}" for f in FUZZY_FIELDS],
-        "fuzziness": FUZZINESS, "minimum_should_match": MINIMUM_SHOULD_MATCH,
-    }}
+    fuzzy = {"match": {"spell": {  # unstemmed words of title, brand, category and tags
+        "query": q, "fuzziness": FUZZINESS, "minimum_should_match": MINIMUM_SHOULD_MATCH,
+        "boost": FIELD_BOOSTS["title"] * FUZZY_WEIGHT,
+    }}}
     should: list[dict[str, Any]] = [exact, fuzzy]
     if len(q) <= 64 and " " not in q:
         should.append({"term": {"sku": {"value": q.lower(), "boost": SKU_BOOST}}})

@@ -23,7 +23,7 @@ from search.ranking import (
     minimum_should_match,
 )
 from search.synonyms import Phrase, Synonyms, Term
-from search.tantivy_schema import FUZZY_FIELDS, TEXT_FIELDS
+from search.tantivy_schema import TEXT_FIELDS
 
 Occur = tantivy.Occur
 Q = tantivy.Query
@@ -48,15 +48,10 @@ class QueryBuilder:
             Q.boost_query(Q.term_query(self.schema, f, term.stem), FIELD_BOOSTS[f])
             for f in TEXT_FIELDS
         ]
-        distance = fuzzy_distance(term.stem) if fuzzy else 0
-        if distance:
-            clauses += [
-                Q.boost_query(
-                    Q.fuzzy_term_query(self.schema, f, term.stem, distance, True, False),
-                    FIELD_BOOSTS[f] * FUZZY_WEIGHT,
-                )
-                for f in FUZZY_FIELDS
-            ]
+        distance = fuzzy_distance(term.word) if fuzzy else 0
+        if distance:  # typos are matched on unstemmed words: stems of misspellings are erratic
+            fuzzy_query = Q.fuzzy_term_query(self.schema, "spell", term.word, distance, True, False)
+            clauses.append(Q.boost_query(fuzzy_query, FIELD_BOOSTS["title"] * FUZZY_WEIGHT))
         return Q.disjunction_max_query(clauses, FIELD_TIE_BREAKER)
 
     def _phrase(self, phrase: Phrase, *, fuzzy: bool) -> tantivy.Query:

@@ -14,7 +14,6 @@ from search.documents import ProductDocument, category_label, category_paths
 from search.ranking import boost_signal, sort_keys
 
 TEXT_FIELDS = ("title", "brand", "category", "description")  # searched, in ranking order
-FUZZY_FIELDS = ("title", "brand", "category")  # typo tolerance where words are distinctive
 SORT_FIELDS = ("price_asc", "price_desc", "rating", "popularity", "newest")
 
 
@@ -61,7 +60,8 @@ def to_tantivy(doc: ProductDocument) -> tantivy.Document:
     title_words = analysis.words(doc.title)
     for word in title_words:
         out.add_text("title_ac", word)
-    for word in {*title_words, *analysis.words(doc.brand or ""), *analysis.words(category_text)}:
+    others = " ".join([doc.brand or "", category_text, *doc.tags])
+    for word in {*title_words, *analysis.words(others)}:  # typo tolerance and spelling fixes
         out.add_text("spell", word)
     out.add_integer("price_minor", doc.price_minor)
     out.add_float("rating_avg", doc.rating_avg)

@@ -35,12 +35,10 @@ def test_typical_query_body() -> None:
                         "fields": ["title^4", "brand^3", "category_text^2", "description^1"],
                         "minimum_should_match": "2<-1 4<75%",
                     }},
-                    {"multi_match": {
-                        "query": "walnut table", "type": "best_fields", "tie_breaker": 0.3,
-                        "analyzer": "en_index",
-                        "fields": ["title^1.6", "brand^1.2", "category_text^0.8"],
-                        "fuzziness": "AUTO:4,8", "minimum_should_match": "2<-1 4<75%",
-                    }},
+                    {"match": {"spell": {
+                        "query": "walnut table", "fuzziness": "AUTO:4,8",
+                        "minimum_should_match": "2<-1 4<75%", "boost": 1.6,
+                    }}},
                 ]}}],
             }},
             **BOOSTED,
