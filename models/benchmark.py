@@ -231,3 +231,36 @@ def write(result: dict[str, Any], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     bar_chart(result, out.with_suffix(".png"))
+
+
+def tune(
+    *,
+    budget: int | None = None,
+    seed: int | None = None,
+    progress: Callable[[str], None] = print,
+    path: Path | None = None,
+) -> dict[str, Any]:
+    """Seeded random search per model on a validation split carved from TRAIN (never test)."""
+    from models.tuned import ML100K_SEARCH, SEARCH_BUDGET, SEARCH_SEED
+    from models.tuning import carve_validation, random_search
+
+    budget = budget or SEARCH_BUDGET
+    seed = SEARCH_SEED if seed is None else seed
+    data = prepare(path=path)
+    valid = carve_validation(
+        data.train_df.drop("weight"),
+        ratio=0.75,
+        seed=7,
+        weight=RATING_WEIGHT,
+        item_texts=lambda m: item_texts_for(m.item_ids, path),
+    )
+    out: dict[str, Any] = {"budget": budget, "seed": seed, "validation": "75/25 of train, seed 7"}
+    for label, space in ML100K_SEARCH.items():
+        spec = ML100K_MODELS[label]
+        result = random_search(spec["type"], spec["params"], space, valid, budget=budget, seed=seed)
+        out[label] = result.to_dict()
+        progress(
+            f"  tuned {label:<10} best validation nDCG@10 "
+            f"{result.best.metrics['ndcg_at_k']:.4f} with {json.dumps(result.best.params)}"
+        )
+    return out
