@@ -186,6 +186,7 @@ class Warehouse:
             result = self._run_staging(con, model, full, partitions, raw_views)
         else:
             con.execute(f"CREATE OR REPLACE TABLE {model.key} AS {model.sql}")
+            self._narrow_sums(con, model)
             result = ModelResult(model.key, "full", self._count(con, model.key))
         result.seconds = time.perf_counter() - started
         con.execute(
@@ -257,6 +258,18 @@ class Warehouse:
             con.execute("ROLLBACK")
             raise
         return ModelResult(model.key, mode, self._count(con, model.key), changed_days)
+
+    @staticmethod
+    def _narrow_sums(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+        """DuckDB widens sum(BIGINT) to HUGEINT; money and counts fit BIGINT, which every
+        reader (pandas, polars, Arrow) handles as a plain integer rather than a decimal."""
+        wide = con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_name = ? AND data_type IN ('HUGEINT', 'DECIMAL(38,0)')",
+            [model.layer, model.name],
+        ).fetchall()
+        for (column,) in wide:
+            con.execute(f'ALTER TABLE {model.key} ALTER COLUMN "{column}" TYPE BIGINT')
 
     @staticmethod
     def _exists(con: duckdb.DuckDBPyConnection, key: str) -> bool:

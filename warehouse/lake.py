@@ -80,11 +80,22 @@ def batch_file_name(version: int, event_ids: Iterable[str]) -> str:
 
 
 def write_partition(
-    fs: pafs.FileSystem, base: str, event_type: str, version: int, day: date, table: pa.Table
+    fs: pafs.FileSystem,
+    base: str,
+    event_type: str,
+    version: int,
+    day: date,
+    table: pa.Table,
+    *,
+    name: str | None = None,
 ) -> tuple[str, int]:
-    """Write one batch of one event type, version and day as one file; returns (path, bytes)."""
-    ids = table.column("event_id").to_pylist()
-    path = f"{partition_dir(base, event_type, day)}/{batch_file_name(version, ids)}"
+    """Write one batch of one event type, version and day as one file; returns (path, bytes).
+
+    The file name defaults to a hash of the batch's event ids (see `batch_file_name`).
+    """
+    if name is None:
+        name = batch_file_name(version, table.column("event_id").to_pylist())
+    path = f"{partition_dir(base, event_type, day)}/{name}"
     return path, write_atomic(fs, table, path)
 
 
