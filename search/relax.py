@@ -26,7 +26,9 @@ def plain_words(text: str) -> list[str]:
 
 def closest_word(word: str, candidates: list[tuple[str, int]]) -> str | None:
     """The most similar candidate (ties go to the more frequent word)."""
-    by_freq = sorted(candidates, key=lambda c: -c[1])
+    slack = max(2, len(word) // 3)  # difflib is slow: compare only plausible lengths
+    near = [c for c in candidates if abs(len(c[0]) - len(word)) <= slack]
+    by_freq = sorted(near, key=lambda c: -c[1])
     matches = difflib.get_close_matches(word, [c[0] for c in by_freq], n=1, cutoff=0.7)
     return matches[0] if matches else None
 
@@ -45,7 +47,7 @@ def relax(
 
     kept: list[tuple[str, int]] = []
     for word in original:
-        n = total(word)
+        n = total(word) if len(original) > 1 else 0  # a one-word query already matched nothing
         if n == 0:
             fixed = closest_word(word, vocabulary_near(word))
             n = total(fixed) if fixed else 0
@@ -54,12 +56,12 @@ def relax(
             kept.append((word, n))
     while kept:
         candidate = " ".join(w for w, _ in kept)
-        if candidate != " ".join(original):
-            n = total(candidate)
-            if n > 0:
-                return RelaxedSuggestion(q=candidate, total=n)
-        if len(kept) == 1:
-            break
+        if len(kept) == 1:  # its count is already known
+            same = candidate == " ".join(original)
+            return None if same else RelaxedSuggestion(q=candidate, total=kept[0][1])
+        n = total(candidate) if candidate != " ".join(original) else 0
+        if n > 0:
+            return RelaxedSuggestion(q=candidate, total=n)
         rarest = min(range(len(kept)), key=lambda i: kept[i][1])
         kept.pop(rarest)
     return None

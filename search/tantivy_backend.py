@@ -58,6 +58,7 @@ class TantivyBackend(SearchBackend):
         self.alias = alias
         self.dir = Path(root) / alias
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._pointer = self.dir / POINTER
         self.schema = build_schema()
         self.builder = QueryBuilder(self.schema, synonyms or analysis.default_synonyms())
         self._write_lock = threading.RLock()
@@ -75,7 +76,7 @@ class TantivyBackend(SearchBackend):
         return index
 
     def _current(self) -> _Generation | None:
-        pointer = self.dir / POINTER
+        pointer = self._pointer
         try:
             st = pointer.stat()
         except FileNotFoundError:
@@ -241,8 +242,9 @@ class TantivyBackend(SearchBackend):
         scored = text is not None and query.sort is SortOrder.relevance
         page, total = self._page(searcher, full, query, scored)
         facets = {}
-        if query.facets:
-            raw = searcher.aggregate(full, aggregation_spec(query.facets, FACET_FIELDS))
+        if query.facets:  # nothing to count without hits; parse_facets fills the empty scale
+            raw = searcher.aggregate(full, aggregation_spec(query.facets, FACET_FIELDS)) \
+                if total else {}
             facets = parse_facets(raw, query.facets)
         snippets = {}
         if query.highlight and text is not None and text.stems:
