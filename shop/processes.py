@@ -71,7 +71,8 @@ class Stack:
 def uvicorn(service: str, port: int) -> list[str]:
     return [PY, "-m", "uvicorn", f"services.{service}.app:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
-            "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "5"]
+            "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "5",
+            "--no-proxy-headers"]  # X-Forwarded-For is judged by client_ip() against TRUSTED_PROXIES
 
 
 def programs(stack: Stack) -> list[Program]:

@@ -87,7 +87,7 @@ class Proxy:
 
         body = await read_body(receive)
         status, headers, content = await self._forward(scope, rule, body, identity, ip, xff)
-        if cacheable and status == 200:
+        if cacheable and status == 200 and cache_allowed(headers):
             cached = CachedResponse(status, headers, content, etag_of(content))
             await self.cache.put(gen, key, cached)
             await self._send_cached(scope, send, cached, b"MISS")
@@ -169,6 +169,14 @@ class Proxy:
         await send({"type": "http.response.start", "status": hit.status,
                     "headers": [*base, *extra, (b"content-length", str(len(hit.body)).encode())]})
         await send({"type": "http.response.body", "body": hit.body})
+
+
+def cache_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
+    """The upstream has the last word: `no-store` or `private` answers are never shared."""
+    for key, value in headers:
+        if key == b"cache-control" and (b"no-store" in value or b"private" in value):
+            return False
+    return True
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -130,10 +130,16 @@ class Consumer:
         """Retry due pending messages, then read new ones; return how many were processed."""
         if not self._groups_ready:
             self.ensure_groups()
-        count = self.retry_due()
-        replies = self.redis.xreadgroup(
-            self.group, self.name, {s: ">" for s in self.streams}, count=self.batch, block=block_ms
-        )
+        try:
+            count = self.retry_due()
+            replies = self.redis.xreadgroup(
+                self.group, self.name, {s: ">" for s in self.streams}, count=self.batch, block=block_ms
+            )
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):  # the stream was deleted under us: recreate and go on
+                self._groups_ready = False
+                return 0
+            raise
         for stream, messages in replies or []:
             for msg_id, fields in messages:
                 self._process(_s(stream), msg_id, fields, attempt=1)

@@ -23,7 +23,8 @@ def serve(app: object, *, port: int | None = None, ready_path: str = "/health") 
     """Serve `app` over real HTTP until the block ends; yield its base URL."""
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="on", loop="asyncio")
+                            access_log=False, lifespan="on", loop="asyncio",
+                            proxy_headers=False)  # our own client_ip() judges X-Forwarded-For
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
