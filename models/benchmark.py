@@ -219,6 +219,7 @@ def bar_chart(result: dict[str, Any], path: Path) -> None:
     ax.axvline(TARGET_NDCG, color="tab:red", linestyle="--", label=f"target {TARGET_NDCG}")
     for i, r in enumerate(rows):
         ax.text(r[1] + 0.003, i, f"{r[1]:.3f}", va="center", fontsize=8)
+    ax.set_xlim(0, max(TARGET_NDCG, max(r[1] for r in rows)) + 0.06)
     ax.set_xlabel("nDCG@10 (MovieLens 100K, * = published MS Recommenders row)")
     ax.legend(loc="lower right")
     fig.tight_layout()
@@ -237,14 +238,14 @@ def tune(
     *,
     budget: int | None = None,
     seed: int | None = None,
+    models: list[str] | None = None,
     progress: Callable[[str], None] = print,
     path: Path | None = None,
 ) -> dict[str, Any]:
     """Seeded random search per model on a validation split carved from TRAIN (never test)."""
-    from models.tuned import ML100K_SEARCH, SEARCH_BUDGET, SEARCH_SEED
+    from models.tuned import BLEND_BUDGET, ML100K_SEARCH, SEARCH_BUDGET, SEARCH_SEED
     from models.tuning import carve_validation, random_search
 
-    budget = budget or SEARCH_BUDGET
     seed = SEARCH_SEED if seed is None else seed
     data = prepare(path=path)
     valid = carve_validation(
@@ -254,10 +255,13 @@ def tune(
         weight=RATING_WEIGHT,
         item_texts=lambda m: item_texts_for(m.item_ids, path),
     )
-    out: dict[str, Any] = {"budget": budget, "seed": seed, "validation": "75/25 of train, seed 7"}
+    out: dict[str, Any] = {"seed": seed, "validation": "per-user 75/25 of train, seed 7"}
     for label, space in ML100K_SEARCH.items():
+        if models and label not in models:
+            continue
         spec = ML100K_MODELS[label]
-        result = random_search(spec["type"], spec["params"], space, valid, budget=budget, seed=seed)
+        n = budget or (BLEND_BUDGET if label == "blend" else SEARCH_BUDGET)
+        result = random_search(spec["type"], spec["params"], space, valid, budget=n, seed=seed)
         out[label] = result.to_dict()
         progress(
             f"  tuned {label:<10} best validation nDCG@10 "
