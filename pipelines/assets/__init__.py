@@ -1,0 +1,1 @@
+"""Assets of the code location, one file per data product, grouped by folder."""
