@@ -14,6 +14,8 @@ from services.platform.errors import Unauthorized
 
 log = structlog.get_logger("jwks")
 MIN_REFRESH_INTERVAL_S = 5.0
+"""After a successful fetch, at most one more per interval (unknown kids cannot hammer users)."""
+RETRY_AFTER_FAILURE_S = 0.5
 
 
 class GatewayKeys:
@@ -22,17 +24,18 @@ class GatewayKeys:
         self.session = session
         self.keyset = KeySet()
         self._lock = asyncio.Lock()
-        self._fetched_at = float("-inf")
+        self._next_allowed = float("-inf")
 
     async def refresh(self) -> bool:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < MIN_REFRESH_INTERVAL_S:
+            if time.monotonic() < self._next_allowed:
                 return False
-            self._fetched_at = time.monotonic()
+            self._next_allowed = time.monotonic() + RETRY_AFTER_FAILURE_S
             try:
                 async with self.session.get(self.url, timeout=aiohttp.ClientTimeout(total=3)) as r:
                     r.raise_for_status()
                     self.keyset.load(await r.json())
+                self._next_allowed = time.monotonic() + MIN_REFRESH_INTERVAL_S
                 log.info("jwks_refreshed", kids=self.keyset.kids)
                 return True
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

@@ -1,0 +1,173 @@
+"""The whole stack as `make up` starts it (`shop up` in a subprocess), driven only through the
+gateway: register -> verify email -> login -> profile -> address -> refresh -> logout. Then the
+supervisor's promises: status, restart of a crashed service, clean stop on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis as redis_lib
+
+from services.platform.events import Event, stream_for
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+
+
+def _free_pair() -> int:
+    for _ in range(50):
+        base = free_port()
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", base + 1)) != 0:
+                return base
+    raise RuntimeError("no two free consecutive ports")
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]
+    gateway: str
+    users: str
+    redis_url: str
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    data = tmp_path_factory.mktemp("stack")
+    base, redis_port = _free_pair(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "REDIS_URL"}
+    env.update(SHOP_DATA_DIR=str(data / "data"), SHOP_PORT_BASE=str(base),
+               SHOP_EMBEDDED_REDIS_PORT=str(redis_port), SHOP_ENV="development")
+    log = data / "shop-up.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "shop.cli", "up"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    running = Running(proc, env, f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}",
+                      f"redis://127.0.0.1:{redis_port}/0", log)
+    deadline = time.monotonic() + 120
+    while "shop is up" not in log.read_text(errors="replace"):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.3)
+    try:
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_for_event(redis_url: str, event_type: str, email: str, timeout: float = 10) -> Event:
+    client = redis_lib.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for _, fields in client.xrange(stream_for("users")):
+            event = Event.from_json(fields[b"event"])
+            if event.type == event_type and event.data.get("email") == email:
+                return event
+        time.sleep(0.1)
+    raise AssertionError(f"no {event_type} for {email} on the bus")
+
+
+def test_account_journey_through_the_gateway(running: Running) -> None:
+    email = "journey@example.com"
+    with httpx.Client(base_url=running.gateway, timeout=10) as gw:
+        r = gw.post("/api/users/register", json={"email": email, "password": PASSWORD,
+                                                  "full_name": "Journey"})
+        assert r.status_code == 201, r.text
+        # The token travels service -> outbox -> relay -> Redis stream, as notifications will read it.
+        token = wait_for_event(running.redis_url, "user.email_verification_requested", email).data["token"]
+        assert gw.post("/api/users/verify-email", json={"token": token}).json()["email_verified"] is True
+
+        pair = gw.post("/api/users/token", data={"username": email, "password": PASSWORD}).json()
+        auth = {"Authorization": f"Bearer {pair['access_token']}"}
+        me = gw.get("/api/users/me", headers=auth).json()
+        assert "email" in me, me
+        assert me["email"] == email and me["email_verified"] is True
+        assert gw.patch("/api/users/me", headers=auth, json={"full_name": "J. Ourney"}).status_code == 200
+
+        address = {"recipient": "J. Ourney", "line1": "1 Main St", "city": "Paris",
+                   "postcode": "75001", "country": "FR"}
+        created = gw.post("/api/users/me/addresses", headers=auth, json=address)
+        assert created.status_code == 201 and created.json()["is_default"] is True
+        assert gw.get("/api/users/me/addresses", headers=auth).json()["total"] == 1
+
+        refreshed = gw.post("/api/users/token/refresh", json={"refresh_token": pair["refresh_token"]})
+        assert refreshed.status_code == 200
+        new_pair = refreshed.json()
+        new_auth = {"Authorization": f"Bearer {new_pair['access_token']}"}
+        assert gw.post("/api/users/logout", headers=new_auth,
+                       json={"refresh_token": new_pair["refresh_token"]}).status_code == 204
+        r = gw.post("/api/users/token/refresh", json={"refresh_token": new_pair["refresh_token"]})
+        assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+        assert "/api/users/register" in gw.get("/openapi.json").json()["paths"]
+    wait_for_event(running.redis_url, "user.email_verified", email)
+
+
+def shop_status(running: Running) -> str:
+    return subprocess.run([sys.executable, "-m", "shop.cli", "status"], cwd=ROOT, env=running.env,
+                          capture_output=True, text=True, check=True,
+                          ).stdout
+
+
+def users_pid(running: Running) -> int:
+    for line in shop_status(running).splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 3 and cells[1] == "users":
+            assert cells[2] == "RUNNING", line
+            return int(cells[3])
+    raise AssertionError("users not in shop status")
+
+
+def test_status_and_restart_after_a_crash(running: Running) -> None:
+    out = shop_status(running)
+    for name in ("gateway", "users", "users-relay", "redis"):
+        assert name in out
+    pid = users_pid(running)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(running.users + "/health", timeout=1).status_code == 200 and users_pid(running) != pid:
+                break
+        except (httpx.HTTPError, AssertionError):
+            pass
+        assert time.monotonic() < deadline, "users was not restarted"
+        time.sleep(0.3)
+    assert "users" in running.log.read_text()
+
+
+def test_ctrl_c_stops_everything(running: Running) -> None:
+    pids = [int(c) for line in shop_status(running).splitlines()
+            for c in [line.split("│")[3].strip() if line.count("│") > 4 else ""] if c.isdigit()]
+    assert len(pids) >= 4
+    running.proc.send_signal(signal.SIGINT)
+    assert running.proc.wait(timeout=30) == 0
+    time.sleep(0.5)
+    alive = [p for p in pids if _alive(p)]
+    assert alive == [], f"still running after Ctrl-C: {alive}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
