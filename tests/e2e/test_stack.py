@@ -145,7 +145,8 @@ def test_status_and_restart_after_a_crash(running: Running) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(running.users + "/health", timeout=1).status_code == 200 and users_pid(running) != pid:
+            healthy = httpx.get(running.users + "/health", timeout=1).status_code == 200
+            if healthy and users_pid(running) != pid:
                 break
         except (httpx.HTTPError, AssertionError):
             pass
