@@ -26,6 +26,20 @@ app.add_typer(users_app, name="users")
 app.add_typer(events_app, name="events")
 
 
+def _mount_areas() -> None:
+    """Sub-commands owned by the data/ML areas (their heavy imports stay inside commands)."""
+    from models.cli import app as reco_app
+    from search.cli import app as search_app
+    from warehouse.cli import app as warehouse_app
+
+    app.add_typer(reco_app, name="reco")
+    app.add_typer(search_app, name="search")
+    app.add_typer(warehouse_app, name="warehouse")
+
+
+_mount_areas()
+
+
 @app.command()
 def up() -> None:
     """Start every service, relay and consumer with embedded stores; Ctrl-C stops them all."""
