@@ -32,7 +32,13 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from services.platform.events import EVENT_TYPES, Event
-from warehouse.schema import SENSITIVE_FIELDS, json_columns, lake_schema, temporal_columns
+from warehouse.schema import (
+    SENSITIVE_FIELDS,
+    json_columns,
+    lake_schema,
+    load_contracts,
+    temporal_columns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +132,7 @@ class LakeWriter:
     """
 
     def __init__(self, root: str | Path, *, filesystem: pafs.FileSystem | None = None):
+        load_contracts()  # every service's payload models, so each type gets its schema
         if filesystem is None:
             self.fs, self.base = open_lake(root)
         else:

@@ -102,31 +102,42 @@ def payload_fields(model: type[EventData]) -> list[tuple[str, pa.DataType, bool]
     return out
 
 
-@cache
 def lake_schema(event_type: str, version: int) -> pa.Schema:
     """The schema of the lake files of one event type and version."""
     model = EVENT_TYPES.get((event_type, version))
     if model is None:
         return ENVELOPE_SCHEMA.append(RAW_DATA_FIELD)
+    return _model_schema(model)
+
+
+@cache
+def _model_schema(model: type[EventData]) -> pa.Schema:
     fields = list(ENVELOPE_SCHEMA)
     fields += [pa.field(name, dtype) for name, dtype, _ in payload_fields(model)]
     return pa.schema(fields)
 
 
-@cache
 def json_columns(event_type: str, version: int) -> frozenset[str]:
+    """Payload columns stored as JSON text (`data` for a type without a registered model)."""
     model = EVENT_TYPES.get((event_type, version))
     if model is None:
         return frozenset({"data"})
-    return frozenset(name for name, _, is_json in payload_fields(model) if is_json)
+    return _model_json_columns(model)
 
 
 @cache
+def _model_json_columns(model: type[EventData]) -> frozenset[str]:
+    return frozenset(name for name, _, is_json in payload_fields(model) if is_json)
+
+
 def temporal_columns(event_type: str, version: int) -> dict[str, type]:
     """Payload columns holding datetimes or dates: JSON delivers them as ISO strings."""
     model = EVENT_TYPES.get((event_type, version))
-    if model is None:
-        return {}
+    return {} if model is None else _model_temporal_columns(model)
+
+
+@cache
+def _model_temporal_columns(model: type[EventData]) -> dict[str, type]:
     out: dict[str, type] = {}
     for name, dtype, _ in payload_fields(model):
         if pa.types.is_timestamp(dtype):
