@@ -9,7 +9,7 @@ import aiohttp
 import jwt
 import structlog
 
-from services.platform.auth import Identity, KeySet, decode_token, identity_from_claims
+from services.platform.auth import Identity, KeySet, VerifiedTokens, identity_from_claims
 from services.platform.errors import Unauthorized
 
 log = structlog.get_logger("jwks")
@@ -23,6 +23,7 @@ class GatewayKeys:
         self.url = url
         self.session = session
         self.keyset = KeySet()
+        self.tokens = VerifiedTokens(self.keyset)
         self._lock = asyncio.Lock()
         self._next_allowed = float("-inf")
 
@@ -43,13 +44,16 @@ class GatewayKeys:
                 return False
 
     async def verify(self, token: str) -> Identity:
+        claims = self.tokens.cached(token)
+        if claims is not None:
+            return identity_from_claims(claims)
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
             raise Unauthorized("The access token is malformed.", slug="invalid-token") from exc
         if kid not in self.keyset.kids:
             await self.refresh()  # a rotated key, or the first request after start
-        return identity_from_claims(decode_token(token, self.keyset))
+        return identity_from_claims(self.tokens.decode(token))
 
     async def refresh_forever(self, every_s: float) -> None:
         while True:

@@ -94,6 +94,33 @@ def decode_token(token: str, keys: KeySet) -> dict[str, Any]:
         raise Unauthorized("The access token is invalid.", slug="invalid-token") from exc
 
 
+class VerifiedTokens:
+    """Remembers tokens already verified, until they expire: a client presenting the same token
+    on every request pays for the signature check once. Only successful verifications are kept,
+    and the expiry is checked on every hit."""
+
+    def __init__(self, keys: KeySet, max_entries: int = 10_000):
+        self.keys = keys
+        self.max_entries = max_entries
+        self._seen: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def cached(self, token: str) -> dict[str, Any] | None:
+        hit = self._seen.get(token)
+        if hit is not None and hit[0] > time.time():
+            return hit[1]
+        return None
+
+    def decode(self, token: str) -> dict[str, Any]:
+        claims = self.cached(token)
+        if claims is not None:
+            return claims
+        claims = decode_token(token, self.keys)
+        if len(self._seen) >= self.max_entries:
+            self._seen.pop(next(iter(self._seen)))  # oldest inserted first (dicts keep order)
+        self._seen[token] = (float(claims["exp"]), claims)
+        return claims
+
+
 def identity_from_claims(claims: dict[str, Any]) -> Identity:
     roles = tuple(r for r in claims.get("roles", []) if r in ROLES)
     return Identity(user_id=str(claims["sub"]), roles=roles, email=claims.get("email"))
@@ -113,7 +140,7 @@ def current_user(request: Request) -> Identity:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Authentication required.")
-    identity = identity_from_claims(decode_token(token, request.app.state.keys))
+    identity = identity_from_claims(request.app.state.tokens.decode(token))
     request.state.user_id = identity.user_id
     return identity
 

@@ -18,6 +18,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+READONLY = "shop_readonly"
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
@@ -42,8 +44,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
             # IMMEDIATE takes the write lock up front: read-then-write transactions never fail
-            # half way with SQLITE_BUSY, they wait their turn (busy_timeout) instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # half way with SQLITE_BUSY, they wait their turn (busy_timeout) instead. Read-only
+            # units of work (`Database.read()`) take a plain snapshot and never block writers.
+            readonly = conn.get_execution_options().get(READONLY, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -64,6 +68,13 @@ class Database:
         """A unit of work: commits on success, rolls back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work (on SQLite it does not take the write lock)."""
+        with self.sessions() as session:
+            session.connection(execution_options={READONLY: True})
+            yield session  # closing returns the connection, which ends the transaction
 
     def migrate(self, revision: str = "head") -> None:
         command.upgrade(self.alembic_config(), revision)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from services.platform.app import create_service_app
+from services.platform.auth import VerifiedTokens
 from services.platform.db import Database
 from services.platform.logging import configure_logging
 from services.platform.redis import resolve_redis_url, sync_client
@@ -63,7 +64,7 @@ def create_app(settings: UsersSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.keyring = keyring
-    app.state.keys = keyring.keyset
+    app.state.tokens = VerifiedTokens(keyring.keyset)
     app.state.ready_checks = {
         "database": lambda: run_in_threadpool(db.ping),
         "redis": lambda: run_in_threadpool(app.state.accounts.redis.ping),

@@ -266,11 +266,11 @@ class Accounts:
         return user
 
     def get_user(self, user_id: str) -> User:
-        with self.db.sessions() as session:
+        with self.db.read() as session:
             return self._user(session, user_id)
 
     def list_users(self, *, offset: int, limit: int) -> tuple[list[User], int]:
-        with self.db.sessions() as session:
+        with self.db.read() as session:
             return list_users(session, offset=offset, limit=limit)
 
     def update_profile(self, user_id: str, changes: UserUpdate) -> User:
@@ -295,11 +295,11 @@ class Accounts:
 
     # --- addresses ---------------------------------------------------------------------
     def addresses(self, user_id: str) -> list[Address]:
-        with self.db.sessions() as session:
+        with self.db.read() as session:
             return addresses_of(session, user_id)
 
     def address(self, user_id: str, address_id: str) -> Address:
-        with self.db.sessions() as session:
+        with self.db.read() as session:
             return self._address(session, user_id, address_id)
 
     def _address(self, session: Session, user_id: str, address_id: str) -> Address:
