@@ -15,13 +15,19 @@ from starlette.types import Receive, Scope, Send
 
 from services.gateway.cache import CachedResponse, ResponseCache, etag_matches, etag_of
 from services.gateway.jwks import GatewayKeys
-from services.gateway.ratelimit import RateLimiter
+from services.gateway.ratelimit import RateLimiter, Verdict
 from services.gateway.routes import Rule, match
 from services.gateway.settings import GatewaySettings, RateLimit
 from services.platform.auth import Identity
 from services.platform.client_ip import client_ip
 from services.platform.errors import Problem
 from services.platform.middleware import header, send_problem
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Requests without side effects: their rate-limit check runs beside the upstream call (one Redis
+round trip less on the critical path). Writes, and cached reads, are charged before anything
+else happens. Once refused, a client is refused locally until its Retry-After (see RateLimiter),
+so an over-limit client cannot push more than one read per window through to an upstream."""
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
@@ -74,10 +80,13 @@ class Proxy:
         peer = scope["client"][0] if scope.get("client") else None
         xff = header(scope, b"x-forwarded-for")
         ip = client_ip(peer, xff.decode("latin-1") if xff else None, self.trusted)
-        if self.settings.rate_limits_enabled:
-            await self._charge(rule, ip, identity)
-
         cacheable = rule.cache and method == "GET" and header(scope, b"authorization") is None
+        pending_limit = None
+        if self.settings.rate_limits_enabled:
+            pending_limit = self._charge(rule, ip, identity)
+            if method not in SAFE_METHODS or cacheable:
+                await settle(pending_limit)
+                pending_limit = None
         if cacheable:
             key = path + "?" + scope["query_string"].decode("latin-1")
             gen, hit = await self.cache.get(key)
@@ -86,7 +95,11 @@ class Proxy:
                 return
 
         body = await read_body(receive)
-        status, headers, content = await self._forward(scope, rule, body, identity, ip, xff)
+        try:
+            status, headers, content = await self._forward(scope, rule, body, identity, ip, xff)
+        finally:
+            if pending_limit is not None:  # a refused safe request's answer is thrown away
+                await settle(pending_limit)
         if cacheable and status == 200 and cache_allowed(headers):
             cached = CachedResponse(status, headers, content, etag_of(content))
             await self.cache.put(gen, key, cached)
@@ -113,15 +126,13 @@ class Proxy:
         scope["state"]["user_id"] = identity.user_id
         return identity
 
-    async def _charge(self, rule: Rule, ip: str, identity: Identity | None) -> None:
+    def _charge(self, rule: Rule, ip: str, identity: Identity | None) -> asyncio.Future[Verdict]:
+        """Start charging the buckets; the caller awaits it before or beside the upstream call."""
         ip_rate = "auth" if rule.rate == "auth" else "client"
         buckets = [(f"{ip_rate}:ip:{ip}", self.rates[ip_rate])]
         if identity is not None and rule.rate != "auth":
             buckets.append((f"user:{identity.user_id}", self.rates["user"]))
-        verdict = await self.limiter.hit(buckets)
-        if not verdict.allowed:
-            raise Problem("Rate limit exceeded; slow down.", status=429, slug="rate-limited",
-                          headers={"Retry-After": str(verdict.retry_after_s)})
+        return asyncio.ensure_future(self.limiter.hit(buckets))
 
     async def _forward(
         self, scope: Scope, rule: Rule, body: bytes, identity: Identity | None, ip: str,
@@ -169,6 +180,13 @@ class Proxy:
         await send({"type": "http.response.start", "status": hit.status,
                     "headers": [*base, *extra, (b"content-length", str(len(hit.body)).encode())]})
         await send({"type": "http.response.body", "body": hit.body})
+
+
+async def settle(pending: asyncio.Future[Verdict]) -> None:
+    verdict = await pending
+    if not verdict.allowed:
+        raise Problem("Rate limit exceeded; slow down.", status=429, slug="rate-limited",
+                      headers={"Retry-After": str(verdict.retry_after_s)})
 
 
 def cache_allowed(headers: list[tuple[bytes, bytes]]) -> bool:

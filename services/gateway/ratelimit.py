@@ -6,6 +6,8 @@ them allow the request, so a refused request never eats tokens of another bucket
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -49,13 +51,30 @@ class Verdict:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis):
+    """The Redis buckets are the truth; a refusal is also remembered in-process until its
+    Retry-After, so a client hammering an exhausted bucket costs neither Redis nor upstreams."""
+
+    def __init__(self, redis: Redis, max_remembered: int = 100_000):
         self.script = redis.register_script(TOKEN_BUCKETS)
+        self.refused_until: dict[tuple[str, ...], float] = {}
+        self.max_remembered = max_remembered
 
     async def hit(self, buckets: list[tuple[str, RateLimit]]) -> Verdict:
-        keys = [f"gateway:rl:{name}" for name, _ in buckets]
+        names = tuple(name for name, _ in buckets)
+        until = self.refused_until.get(names)
+        now = time.monotonic()
+        if until is not None:
+            if now < until:
+                return Verdict(False, max(1, math.ceil(until - now)))
+            del self.refused_until[names]
+        keys = [f"gateway:rl:{name}" for name in names]
         args: list[float] = []
         for _, limit in buckets:
             args += [limit.capacity, limit.per_second]
         retry_ms = int(await self.script(keys=keys, args=args))
-        return Verdict(retry_ms == 0, max(1, -(-retry_ms // 1000)) if retry_ms else 0)
+        if retry_ms == 0:
+            return Verdict(True, 0)
+        if len(self.refused_until) >= self.max_remembered:
+            self.refused_until.clear()
+        self.refused_until[names] = now + retry_ms / 1000
+        return Verdict(False, max(1, math.ceil(retry_ms / 1000)))

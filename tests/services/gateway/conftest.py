@@ -26,6 +26,7 @@ STRONG = "correct horse battery staple"
 def catalog_stand_in() -> FastAPI:
     app = FastAPI(title="catalog")
     app.state.hits = 0
+    app.state.echo_hits = 0
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -39,6 +40,7 @@ def catalog_stand_in() -> FastAPI:
     @app.api_route("/api/catalog/echo", methods=["GET", "POST"])
     async def echo(request: Request, response: Response) -> dict[str, Any]:
         response.headers["cache-control"] = "no-store"
+        app.state.echo_hits += 1
         return {"headers": dict(request.headers), "body": (await request.body()).decode()}
 
     @app.get("/api/catalog/slow")

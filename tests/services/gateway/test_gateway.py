@@ -108,6 +108,10 @@ def test_rate_limit_per_client_with_retry_after(make_stack: Callable[..., Stack]
     r = problem(stack.gateway.get("/api/catalog/echo"), 429, "rate-limited")
     assert r["status"] == 429
     assert int(stack.gateway.get("/api/catalog/echo").headers["retry-after"]) >= 1
+    # Once refused, the client is refused locally: its reads stop reaching the upstream.
+    hits = stack.catalog.state.echo_hits
+    assert [stack.gateway.get("/api/catalog/echo").status_code for _ in range(3)] == [429] * 3
+    assert stack.catalog.state.echo_hits == hits
     # A different (trusted-proxy-forwarded) client has its own bucket.
     other = stack.gateway.get("/api/catalog/echo", headers={"X-Forwarded-For": "198.51.100.1"})
     assert other.status_code == 200
