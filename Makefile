@@ -21,6 +21,8 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx) || \
+		echo "wrk could not be installed: HTTP benchmarks will be skipped"
 	$(VENV)/bin/shop bench
 
 lint: install
