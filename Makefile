@@ -1,5 +1,5 @@
 # Thin wrappers: every target calls a real entry point (`shop ...` or pytest).
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 

@@ -128,8 +128,12 @@ class Proxy:
 
     def _charge(self, rule: Rule, ip: str, identity: Identity | None) -> asyncio.Future[Verdict]:
         """Start charging the buckets; the caller awaits it before or beside the upstream call."""
-        ip_rate = "auth" if rule.rate == "auth" else "client"
-        buckets = [(f"{ip_rate}:ip:{ip}", self.rates[ip_rate])]
+        override = self.settings.route_limits.get(rule.name)
+        if override is not None:  # a route with its own budget gets its own bucket
+            buckets = [(f"route:{rule.name}:ip:{ip}", override)]
+        else:
+            ip_rate = "auth" if rule.rate == "auth" else "client"
+            buckets = [(f"{ip_rate}:ip:{ip}", self.rates[ip_rate])]
         if identity is not None and rule.rate != "auth":
             buckets.append((f"user:{identity.user_id}", self.rates["user"]))
         return asyncio.ensure_future(self.limiter.hit(buckets))

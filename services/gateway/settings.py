@@ -38,5 +38,8 @@ class GatewaySettings(ServiceSettings):
     client_rate: RateLimit = RateLimit(capacity=200, per_second=50)
     user_rate: RateLimit = RateLimit(capacity=400, per_second=100)
     auth_rate: RateLimit = RateLimit(capacity=10, per_second=0.5)
+    route_limits: dict[str, RateLimit] = {}
+    """Per-route overrides of the client bucket, keyed by rule name (see routes.py), e.g.
+    `GATEWAY_ROUTE_LIMITS='{"users.auth": {"capacity": 5, "per_second": 0.1}}'`."""
     cache_ttl_s: int = 30
     cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]

@@ -117,6 +117,15 @@ def test_rate_limit_per_client_with_retry_after(make_stack: Callable[..., Stack]
     assert other.status_code == 200
 
 
+def test_limits_are_configurable_per_route(make_stack: Callable[..., Stack],
+                                           redis_client: redis_lib.Redis) -> None:
+    stack = make_stack(route_limits={"catalog.read": RateLimit(capacity=2, per_second=0.5)})
+    codes = [stack.gateway.get("/api/catalog/echo").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    # Other routes keep the default client budget.
+    assert stack.gateway.get("/.well-known/jwks.json").status_code == 200
+
+
 def test_forged_forwarded_for_does_not_dodge_the_limit(make_stack: Callable[..., Stack],
                                                        redis_client: redis_lib.Redis) -> None:
     stack = make_stack(client_rate=RateLimit(capacity=3, per_second=0.5), trusted_proxies=[])
