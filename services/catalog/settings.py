@@ -29,15 +29,19 @@ class CatalogSettings(DatabaseSettings):
     """Stored photos are re-encoded no larger than this (and without EXIF metadata)."""
     thumbnail_side: int = 320
     max_photos_per_product: int = 12
+    max_body_bytes: int = 5 * MB + 256 * 1024
+    """Room for one photo plus the multipart envelope; the photo's own cap is checked apart."""
     low_stock_threshold: int = 5
     opensearch_url: str | None = Field(None, validation_alias="OPENSEARCH_URL")
     search_dir_override: Path | None = Field(None, validation_alias="SEARCH_DIR")
     search_index: str = Field("products", validation_alias="SEARCH_INDEX")
+    jwks_url: str | None = None
+    """Where access tokens' public keys are; default: the users service on `USERS_PORT`."""
+    users_port: int = Field(8001, validation_alias="USERS_PORT")
 
     @property
-    def max_body_bytes(self) -> int:  # type: ignore[override]
-        """Room for one photo plus the multipart envelope; the photo's own cap is checked apart."""
-        return self.photo_max_bytes + 256 * 1024
+    def effective_jwks_url(self) -> str:
+        return self.jwks_url or f"http://127.0.0.1:{self.users_port}/.well-known/jwks.json"
 
     @property
     def photos_dir(self) -> Path:

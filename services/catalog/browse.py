@@ -1,0 +1,81 @@
+"""The read side shoppers hit most: search, browse, autocomplete and "did you mean", all thin
+over `search/` (the engine is whatever `search.config` chose)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from pydantic import ValidationError
+
+from search.backend import SearchBackend
+from search.query import SearchQuery
+from search.relax import relax
+from services.catalog.schemas import (
+    AutocompleteResponse,
+    ProductHit,
+    SearchParams,
+    SearchResponse,
+    SuggestionResponse,
+)
+from services.platform.errors import InvalidInput
+
+REFRESH_EVERY_S = 0.1
+"""How often this process picks up commits made by the indexer process (cheap when none)."""
+HIT_FIELDS = set(ProductHit.model_fields) - {"score", "highlights"}
+
+
+def to_query(params: SearchParams) -> SearchQuery:
+    """HTTP parameters -> the library's validated query; its rule violations become a 422."""
+    try:
+        return SearchQuery.model_validate({
+            "q": params.q, "sort": params.sort, "facets": params.facets, "page": params.page,
+            "size": params.size, "highlight": params.highlight,
+            "filters": {"category": params.category, "brands": params.brand,
+                        "price_min": params.price_min, "price_max": params.price_max,
+                        "min_rating": params.min_rating, "in_stock": params.in_stock},
+        })
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "filters") or "query",
+                   "message": e["msg"].removeprefix("Value error, "), "code": e["type"]}
+                  for e in exc.errors()]
+        raise InvalidInput("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
+                           slug="invalid-query", errors=errors) from exc
+
+
+class Browse:
+    def __init__(self, backend: SearchBackend):
+        self.backend = backend
+        self._refreshed = 0.0
+        self._lock = threading.Lock()
+
+    def _fresh(self) -> None:
+        now = time.monotonic()
+        if now - self._refreshed > REFRESH_EVERY_S and self._lock.acquire(blocking=False):
+            try:
+                self.backend.refresh()
+                self._refreshed = now
+            finally:
+                self._lock.release()
+
+    def search(self, params: SearchParams) -> SearchResponse:
+        query = to_query(params)
+        self._fresh()
+        result = self.backend.search(query)
+        items = [ProductHit(**hit.document.model_dump(include=HIT_FIELDS), score=hit.score,
+                            highlights=hit.highlights) for hit in result.hits]
+        return SearchResponse(items=items, total=result.total, page=result.page, size=result.size,
+                              pages=math.ceil(result.total / result.size), facets=result.facets,
+                              suggestion=result.suggestion)
+
+    def autocomplete(self, prefix: str, n: int) -> AutocompleteResponse:
+        self._fresh()
+        return AutocompleteResponse(q=prefix, suggestions=self.backend.suggest(prefix, n))
+
+    def suggestion(self, params: SearchParams) -> SuggestionResponse:
+        """A looser query that matches, whether or not the given one does."""
+        query = to_query(params)
+        self._fresh()
+        found = relax(query, self.backend.count, self.backend.vocabulary_near)
+        return SuggestionResponse(q=query.q, suggestion=found)
