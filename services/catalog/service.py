@@ -268,8 +268,13 @@ class Catalog:
         with self.db.session() as session:
             product = self._product(session, product_id, lock=True)
             photo = self._photo(session, product_id, photo_id)
-            for key, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
-                setattr(photo, key, value)
+            if data.alt_text is not None:
+                photo.alt_text = data.alt_text
+            if data.position is not None:  # move it there; the others close up behind it
+                others = [p for p in photos_of(session, product_id) if p.id != photo.id]
+                others.insert(min(data.position, len(others)), photo)
+                for position, item in enumerate(others):
+                    item.position = position
             product.updated_at = datetime.now(UTC)
             self._publish_updated(session, product)
             return photo_public(photo)

@@ -131,7 +131,9 @@ class Availability(Base):
     __tablename__ = "availability"
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     available: Mapped[int] = mapped_column(Integer)
-    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), index=True)
 
 
 class ProductTombstone(Base):

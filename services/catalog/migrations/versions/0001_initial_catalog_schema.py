@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:21:44.078694
+Create Date: 2026-11-26 01:28:09.055774
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,10 +20,11 @@ def upgrade() -> None:
     sa.Column('sku', sa.String(length=64), nullable=False),
     sa.Column('available', sa.Integer(), nullable=False),
     sa.Column('as_of', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.PrimaryKeyConstraint('sku')
     )
     with op.batch_alter_table('availability', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_availability_as_of'), ['as_of'], unique=False)
+        batch_op.create_index(batch_op.f('ix_availability_recorded_at'), ['recorded_at'], unique=False)
 
     op.create_table('categories',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -183,7 +184,7 @@ def downgrade() -> None:
 
     op.drop_table('categories')
     with op.batch_alter_table('availability', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_availability_as_of'))
+        batch_op.drop_index(batch_op.f('ix_availability_recorded_at'))
 
     op.drop_table('availability')
     # ### end Alembic commands ###
