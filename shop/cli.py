@@ -66,7 +66,7 @@ def status() -> None:
     table = Table("program", "state", "pid", "info", "url")
     for row in rows:
         table.add_row(row["name"], row["state"], row["pid"], row["info"], row["url"])
-    Console().print(table)
+    Console(width=max(Console().width, 110)).print(table)
 
 
 @app.command()
@@ -96,6 +96,25 @@ def relay(service: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     with contextlib.suppress(KeyboardInterrupt):
         OutboxRelay(db, store.OUTBOX, redis, source=service).run(stop=stop_event)
+
+
+@app.command("lake-writer")
+def lake_writer() -> None:
+    """Write every event stream into the Parquet lake (run by `shop up`)."""
+    from services.platform.logging import configure_logging
+    from services.platform.redis import resolve_redis_url, sync_client
+    from services.platform.settings import ServiceSettings
+    from warehouse.ingest import LakeIngest
+    from warehouse.lake import LakeWriter
+    from warehouse.settings import WarehouseSettings
+
+    settings = ServiceSettings(service_name="lake-writer")
+    configure_logging("lake-writer", settings.log_level)
+    redis = sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_event.set())
+    LakeIngest(redis, LakeWriter(WarehouseSettings().lake_root)).run(stop_event)
 
 
 @app.command("redis-server")

@@ -23,12 +23,18 @@ HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1}
 RELAYED_SERVICES = ["users"]
 """Services with a transactional outbox, each relayed to its stream by its own process."""
 
+WORKERS: dict[str, list[str]] = {
+    "lake-writer": ["shop.cli", "lake-writer"],
+}
+"""Background processes (consumers, sweepers, simulators): name -> `python -m` arguments."""
+
 
 @dataclass(frozen=True)
 class Program:
     name: str
     command: list[str]
     port: int | None = None
+    health_path: str = "/health"
     priority: int = 100
     env: dict[str, str] = field(default_factory=dict)
 
@@ -39,6 +45,8 @@ class Stack:
     port_base: int = 8000
     redis_url: str | None = None
     redis_port: int = EMBEDDED_PORT
+    dagster_port: int = 3000
+    dagster: bool = True
 
     @classmethod
     def from_env(cls) -> Stack:
@@ -47,6 +55,8 @@ class Stack:
             port_base=int(os.environ.get("SHOP_PORT_BASE", "8000")),
             redis_url=os.environ.get("REDIS_URL") or None,
             redis_port=int(os.environ.get("SHOP_EMBEDDED_REDIS_PORT", EMBEDDED_PORT)),
+            dagster_port=int(os.environ.get("SHOP_DAGSTER_PORT", "3000")),
+            dagster=os.environ.get("SHOP_DAGSTER", "1") != "0",
         )
 
     def port(self, service: str) -> int:
@@ -63,6 +73,7 @@ class Stack:
             "REDIS_URL": self.effective_redis_url,
             "GATEWAY_UPSTREAMS": json.dumps(upstreams),
             "PYTHONUNBUFFERED": "1",
+            "DAGSTER_HOME": str(self.data_dir / "dagster"),
         }
         env.update({f"{s.upper()}_PORT": str(self.port(s)) for s in HTTP_SERVICES})
         return env
@@ -86,4 +97,16 @@ def programs(stack: Stack) -> list[Program]:
     for service in RELAYED_SERVICES:
         progs.append(Program(f"{service}-relay", [PY, "-m", "shop.cli", "relay", service],
                              priority=30))
+    for name, args in WORKERS.items():
+        progs.append(Program(name, [PY, "-m", *args], priority=40))
+    if stack.dagster:
+        home = stack.data_dir / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        progs.append(Program("dagster-webserver", [PY, "-m", "dagster_webserver", "-m", "pipelines",
+                                                   "-h", "127.0.0.1", "-p", str(stack.dagster_port)],
+                             port=stack.dagster_port, health_path="/server_info", priority=50))
+        daemon = str(Path(PY).with_name("dagster-daemon"))
+        progs.append(Program("dagster-daemon", [daemon, "run", "-m", "pipelines"], priority=50))
     return progs

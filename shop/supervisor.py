@@ -67,9 +67,9 @@ def write_config(stack: Stack) -> Path:
     return path
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, path: str) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as r:
             return r.status == 200
     except OSError:
         return False
@@ -77,11 +77,11 @@ def _healthy(port: int) -> bool:
 
 def wait_healthy(progs: list[Program], timeout: float) -> list[str]:
     """Names of HTTP programs still not healthy after `timeout` seconds."""
-    pending = {p.name: p.port for p in progs if p.port is not None}
+    pending = {p.name: (p.port, p.health_path) for p in progs if p.port is not None}
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
-        for name, port in list(pending.items()):
-            if _healthy(port):
+        for name, (port, path) in list(pending.items()):
+            if _healthy(port, path):
                 del pending[name]
         time.sleep(0.2)
     return sorted(pending)
@@ -95,8 +95,10 @@ def print_urls(stack: Stack, progs: list[Program]) -> None:
         f"  Merged API docs:            http://127.0.0.1:{gw}/docs",
     ]
     for p in progs:
-        if p.port is not None and p.name != "gateway":
+        if p.port is not None and p.name not in ("gateway", "dagster-webserver"):
             lines.append(f"  {p.name + ' API docs:':<27} http://127.0.0.1:{p.port}/docs")
+    if stack.dagster:
+        lines.append(f"  Dagster UI:                 http://127.0.0.1:{stack.dagster_port}/")
     lines += [f"  Redis:                      {stack.effective_redis_url}",
               f"  Data and logs:              {stack.data_dir}",
               "  Status: `shop status`; stop: Ctrl-C", ""]
@@ -152,7 +154,7 @@ def status(stack: Stack) -> list[dict[str, str]]:
             "name": info["name"],
             "state": info["statename"],
             "pid": str(info["pid"] or "-"),
-            "info": info["description"],
+            "info": info["description"].split(", ", 1)[-1],
             "url": f"http://127.0.0.1:{port}" if port else "-",
         })
     return rows

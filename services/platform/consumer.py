@@ -87,8 +87,20 @@ class RedisIdempotency:
         return True
 
 
+class AlwaysRun:
+    """For handlers idempotent by construction (the lake dedupes by event id downstream)."""
+
+    def run_once(self, event: Event, handler: Handler) -> bool:
+        handler(event, None)
+        return True
+
+
 class Consumer:
-    """Reads `streams` in consumer group `group` and feeds each event to `handler`."""
+    """Reads `streams` in consumer group `group` and feeds each event to `handler`.
+
+    With `defer_ack=True` a handled message is only acknowledged by `ack_handled()`: a batching
+    handler (the lake writer) calls it after its batch is durable, so a crash loses nothing.
+    """
 
     def __init__(
         self,
@@ -103,6 +115,7 @@ class Consumer:
         retry_base_ms: int = 500,
         batch: int = 100,
         start_id: str = "0",
+        defer_ack: bool = False,
     ):
         self.redis = redis
         self.group = group
@@ -114,6 +127,8 @@ class Consumer:
         self.retry_base_ms = retry_base_ms
         self.batch = batch
         self.start_id = start_id
+        self.defer_ack = defer_ack
+        self.handled: list[tuple[str, bytes]] = []
         self.stats = {"handled": 0, "duplicates": 0, "failed": 0, "dead_lettered": 0}
         self._groups_ready = False
 
@@ -184,7 +199,28 @@ class Consumer:
                 self._dead_letter(stream, msg_id, raw, f"handler failed: {exc}", attempt)
             return
         self.stats["handled" if ran else "duplicates"] += 1
-        self.redis.xack(stream, self.group, msg_id)
+        if self.defer_ack:
+            self.handled.append((stream, msg_id))
+        else:
+            self.redis.xack(stream, self.group, msg_id)
+
+    def ack_handled(self) -> int:
+        """Acknowledge every message handled since the last call (deferred mode)."""
+        done, self.handled = self.handled, []
+        if done:
+            pipe = self.redis.pipeline(transaction=False)
+            for stream, msg_id in done:
+                pipe.xack(stream, self.group, msg_id)
+            pipe.execute()
+        return len(done)
+
+    def add_streams(self, streams: list[str]) -> list[str]:
+        """Follow more streams (e.g. a service that started publishing); returns the new ones."""
+        new = [s for s in streams if s not in self.streams]
+        if new:
+            self.streams = [*self.streams, *new]
+            self._groups_ready = False
+        return new
 
     def _dead_letter(self, stream: str, msg_id: bytes, raw: Any, reason: str, attempt: int) -> None:
         self.redis.xadd(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 import redis as redis_lib
 
@@ -48,10 +49,11 @@ class Running:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("stack")
-    base, redis_port = _free_pair(), free_port()
+    base, redis_port, dagster_port = _free_pair(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "REDIS_URL"}
     env.update(SHOP_DATA_DIR=str(data / "data"), SHOP_PORT_BASE=str(base),
-               SHOP_EMBEDDED_REDIS_PORT=str(redis_port), SHOP_ENV="development")
+               SHOP_EMBEDDED_REDIS_PORT=str(redis_port), SHOP_DAGSTER_PORT=str(dagster_port),
+               SHOP_ENV="development")
     log = data / "shop-up.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "shop.cli", "up"], cwd=ROOT, env=env,
@@ -118,7 +120,16 @@ def test_account_journey_through_the_gateway(running: Running) -> None:
         r = gw.post("/api/users/token/refresh", json={"refresh_token": new_pair["refresh_token"]})
         assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
         assert "/api/users/register" in gw.get("/openapi.json").json()["paths"]
-    wait_for_event(running.redis_url, "user.email_verified", email)
+    verified = wait_for_event(running.redis_url, "user.email_verified", email)
+    # ... and every event reaches the Parquet lake through the lake writer (batches of <= 5 s).
+    lake = Path(running.env["SHOP_DATA_DIR"]) / "lake"
+    deadline = time.monotonic() + 20
+    while True:
+        files = list(lake.glob("user.email_verified/date=*/*.parquet"))
+        if files and verified.id in pl.read_parquet(files)["event_id"].to_list():
+            break
+        assert time.monotonic() < deadline, "the event never reached the lake"
+        time.sleep(0.5)
 
 
 def shop_status(running: Running) -> str:
@@ -138,7 +149,8 @@ def users_pid(running: Running) -> int:
 
 def test_status_and_restart_after_a_crash(running: Running) -> None:
     out = shop_status(running)
-    for name in ("gateway", "users", "users-relay", "redis"):
+    for name in ("gateway", "users", "users-relay", "redis", "lake-writer", "dagster-webserver",
+                 "dagster-daemon"):
         assert name in out
     pid = users_pid(running)
     os.kill(pid, signal.SIGKILL)
