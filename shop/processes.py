@@ -17,14 +17,15 @@ from services.platform.redis import EMBEDDED_PORT, embedded_redis_command
 
 PY = sys.executable
 
-HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1}
+HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1, "analytics": 9, "catalog": 2}
 """Service name -> port offset. Later issues add catalog (2), cart (3), ... here."""
 
-RELAYED_SERVICES = ["users"]
+RELAYED_SERVICES = ["users", "catalog"]
 """Services with a transactional outbox, each relayed to its stream by its own process."""
 
 WORKERS: dict[str, list[str]] = {
     "lake-writer": ["shop.cli", "lake-writer"],
+    "catalog-indexer": ["services.catalog.indexer"],  # catalog+inventory events -> search index
 }
 """Background processes (consumers, sweepers, simulators): name -> `python -m` arguments."""
 
@@ -74,6 +75,7 @@ class Stack:
             "GATEWAY_UPSTREAMS": json.dumps(upstreams),
             "PYTHONUNBUFFERED": "1",
             "DAGSTER_HOME": str(self.data_dir / "dagster"),
+            "JWKS_URL": f"http://127.0.0.1:{self.port('users')}/.well-known/jwks.json",
         }
         env.update({f"{s.upper()}_PORT": str(self.port(s)) for s in HTTP_SERVICES})
         return env

@@ -43,9 +43,20 @@ RULES: tuple[Rule, ...] = (
     Rule("users.list", "users", r"/api/users", READ, "admin", rate="user"),
     Rule("users.roles", "users", rf"/api/users/{SEG}/roles", frozenset({"PUT"}), "admin", rate="user"),
     Rule("users.read", "users", rf"/api/users/{SEG}", READ, "user", rate="user"),
-    # Catalog: public, cached reads; writes are for admins (reviews get their own rules later).
+    # Catalog: public, cached reads; reviews and helpful votes for signed-in users (the service
+    # checks ownership); every other write is for admins (moderation included).
     Rule("catalog.read", "catalog", r"/api/catalog(/.*)?", READ, "public", cache=True),
+    Rule("catalog.review.submit", "catalog", rf"/api/catalog/products/{SEG}/reviews",
+         frozenset({"POST"}), "user", rate="user"),
+    Rule("catalog.review.own", "catalog", rf"/api/catalog/reviews/{SEG}",
+         frozenset({"PATCH", "DELETE"}), "user", rate="user"),
+    Rule("catalog.review.helpful", "catalog", rf"/api/catalog/reviews/{SEG}/helpful",
+         frozenset({"PUT", "DELETE"}), "user", rate="user"),
     Rule("catalog.write", "catalog", r"/api/catalog(/.*)?", WRITE, "admin", rate="user"),
+    # Analytics: anyone's storefront sends behaviour events; reports and data docs are for admins.
+    Rule("analytics.events", "analytics", r"/api/analytics/events", frozenset({"POST"}), "public"),
+    Rule("analytics.reports", "analytics", r"/api/analytics/(reports|quality)(/.*)?", READ, "admin",
+         rate="user"),
 )
 
 

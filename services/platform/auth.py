@@ -68,6 +68,18 @@ class KeySet:
         return list(self._keys)
 
 
+def remote_keyset(jwks_url: str) -> KeySet:
+    """Keys fetched from the users service's JWKS on first use and on unknown kids."""
+    import httpx
+
+    def fetch() -> dict[str, Any]:
+        response = httpx.get(jwks_url, timeout=3)
+        response.raise_for_status()
+        return response.json()
+
+    return KeySet(fetch=fetch, min_refresh_s=5)
+
+
 def decode_token(token: str, keys: KeySet) -> dict[str, Any]:
     """Verify signature, algorithm, issuer, audience and expiry; return the claims."""
     try:
@@ -145,6 +157,11 @@ def current_user(request: Request) -> Identity:
     return identity
 
 
+def optional_user(request: Request) -> Identity | None:
+    """The caller if a token was sent (and is valid), else None (anonymous)."""
+    return current_user(request) if request.headers.get("authorization") else None
+
+
 def admin_user(user: Annotated[Identity, Depends(current_user)]) -> Identity:
     if not user.is_admin:
         raise Forbidden("This action needs the admin role.")
@@ -152,4 +169,5 @@ def admin_user(user: Annotated[Identity, Depends(current_user)]) -> Identity:
 
 
 CurrentUser = Annotated[Identity, Depends(current_user)]
+OptionalUser = Annotated[Identity | None, Depends(optional_user)]
 AdminUser = Annotated[Identity, Depends(admin_user)]

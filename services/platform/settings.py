@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     host: str = "127.0.0.1"
     port: int = 8000
+    jwks_url: str = Field("http://127.0.0.1:8001/.well-known/jwks.json", validation_alias="JWKS_URL")
+    """Where services other than users find the public keys of access tokens."""
     max_body_bytes: int = 1_048_576
     trusted_proxies: list[str] = Field(
         ["127.0.0.1/32", "::1/128"], validation_alias="TRUSTED_PROXIES",
