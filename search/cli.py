@@ -46,3 +46,22 @@ def query_cmd(
         typer.echo(f"{hit.id:>8}  {price:>10.2f} {hit.document.currency}  {hit.document.title}")
     if result.suggestion:
         typer.echo(f"no results; try {result.suggestion.q!r} ({result.suggestion.total} hits)")
+
+
+@app.command("reindex")
+def reindex_cmd() -> None:
+    """Rebuild the index from the catalog database (blue/green: searches keep working)."""
+    from services.catalog.app import database, make_search_backend
+    from services.catalog.reindex import reindex
+    from services.catalog.settings import CatalogSettings
+
+    settings = CatalogSettings()
+    db = database(settings)
+    db.migrate()
+    backend = make_search_backend(settings)
+    try:
+        report = reindex(db, backend)
+    finally:
+        backend.close()
+    typer.echo(f"index {report['index']}: {report['documents']} documents in "
+               f"{report['seconds']} s; {report['requeued']} recent changes re-queued")

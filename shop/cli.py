@@ -117,6 +117,25 @@ def lake_writer() -> None:
     LakeIngest(redis, LakeWriter(WarehouseSettings().lake_root)).run(stop_event)
 
 
+@app.command()
+def seed(
+    products: Annotated[int | None, typer.Option(
+        "--products", min=1, help="generate N products instead of the DummyJSON demo")] = None,
+    seed_value: Annotated[int, typer.Option("--seed", help="generator seed")] = 42,
+    photos: Annotated[bool, typer.Option(help="render demo photos (demo catalog only)")] = True,
+    index: Annotated[bool, typer.Option(help="rebuild the search index afterwards")] = True,
+) -> None:
+    """Load the demo catalog (194 products, reviews, photos) or a generated one of any size."""
+    from services.catalog.seed import run
+    from services.catalog.settings import CatalogSettings
+
+    report = run(CatalogSettings(), products=products, seed=seed_value, photos=photos,
+                 index=index, progress=typer.echo)
+    typer.echo(f"seeded {report.products} products ({report.skipped} existed), "
+               f"{report.categories} categories, {report.reviews} reviews, {report.photos} photos "
+               f"in {report.timings}")
+
+
 @app.command("redis-server")
 def redis_server() -> None:
     """Run the embedded Redis-compatible server in the foreground."""

@@ -46,13 +46,15 @@ def changed_since(db: Database, since: datetime) -> list[int]:
     return sorted(ids)
 
 
-def reindex(db: Database, backend: SearchBackend) -> dict[str, object]:
+def reindex(db: Database, backend: SearchBackend, *, catch_up: bool = True) -> dict[str, object]:
+    """`catch_up=False` when nothing else can have written meanwhile (the seed, right after
+    its own commits): re-queuing its fresh rows would only make the indexer redo them."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     counter = [0]
     with db.read() as session:
         name = backend.rebuild(_counted(all_documents(session), counter))
-    requeued = changed_since(db, started - CLOCK_SLACK)
+    requeued = changed_since(db, started - CLOCK_SLACK) if catch_up else []
     with db.session() as session:
         enqueue(session, requeued)
     seconds = round(time.perf_counter() - t0, 2)
