@@ -54,9 +54,9 @@ class Scope(StrEnum):
 class CartRuleError(Exception):
     """A cart rule was broken; `slug` and `status` become the problem+json answer."""
 
-    def __init__(self, detail: str, *, slug: str, status: int = 422):
+    def __init__(self, detail: str, *, slug: str, status: int = 422, **extra: object):
         super().__init__(detail)
-        self.detail, self.slug, self.status = detail, slug, status
+        self.detail, self.slug, self.status, self.extra = detail, slug, status, extra
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,11 @@
 A cart belongs to a session and, once the shopper logs in, to a user. `cart.abandoned` is
 emitted by the cart's expiry sweep for carts with items that never checked out.
 Money is integer minor units plus an ISO 4217 currency, never floats.
+
+The cart has no SQL database, so there is no outbox table: each event is appended to the
+`shop:events:cart` stream inside the same Redis MULTI/EXEC transaction that writes the cart
+(see `store.py`), which gives the outbox's guarantee (the event exists iff the change did).
+The warehouse reads the first four types below; keep their fields.
 """
 
 from __future__ import annotations
@@ -64,3 +69,31 @@ class CartAbandoned(EventData):
     currency: str = Field(min_length=3, max_length=3)
     campaign_id: str | None = None
     """Campaign attached to the cart (through a promo code or the landing page), if any."""
+
+
+@register
+class CartItemRemoved(EventData):
+    event_type = "cart.item_removed"
+    cart_id: str
+    session_id: str | None = None
+    user_id: str | None = None
+    product_id: str
+    sku: str
+    quantity: int = Field(ge=1)
+    """How many units left the cart with the line."""
+    reason: str = "removed"
+    """removed, saved_for_later or cleared."""
+
+
+@register
+class CartQuantityChanged(EventData):
+    event_type = "cart.quantity_changed"
+    cart_id: str
+    session_id: str | None = None
+    user_id: str | None = None
+    product_id: str
+    sku: str
+    old_quantity: int = Field(ge=1)
+    new_quantity: int = Field(ge=1)
+    unit_price_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
