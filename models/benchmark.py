@@ -243,19 +243,25 @@ def tune(
     path: Path | None = None,
 ) -> dict[str, Any]:
     """Seeded random search per model on a validation split carved from TRAIN (never test)."""
-    from models.tuned import BLEND_BUDGET, ML100K_SEARCH, SEARCH_BUDGET, SEARCH_SEED
+    from models.tuned import BLEND_BUDGET, ML100K_SEARCH, SEARCH_BUDGET, SEARCH_SEED, VALIDATION_SEEDS
     from models.tuning import carve_validation, random_search
 
     seed = SEARCH_SEED if seed is None else seed
     data = prepare(path=path)
-    valid = carve_validation(
-        data.train_df.drop("weight"),
-        ratio=0.75,
-        seed=7,
-        weight=RATING_WEIGHT,
-        item_texts=lambda m: item_texts_for(m.item_ids, path),
-    )
-    out: dict[str, Any] = {"seed": seed, "validation": "per-user 75/25 of train, seed 7"}
+    valid = [
+        carve_validation(
+            data.train_df.drop("weight"),
+            ratio=0.75,
+            seed=fold_seed,
+            weight=RATING_WEIGHT,
+            item_texts=lambda m: item_texts_for(m.item_ids, path),
+        )
+        for fold_seed in VALIDATION_SEEDS
+    ]
+    out: dict[str, Any] = {
+        "seed": seed,
+        "validation": f"mean over per-user 75/25 splits of train, seeds {list(VALIDATION_SEEDS)}",
+    }
     for label, space in ML100K_SEARCH.items():
         if models and label not in models:
             continue

@@ -14,6 +14,9 @@ from typing import Any
 SEARCH_BUDGET = 16  # stage 1: each model alone
 BLEND_BUDGET = 24  # stage 2: blend weights, components fixed at their stage-1 best
 SEARCH_SEED = 42
+# Validation = mean over per-user 75/25 splits of TRAIN carved with these seeds (one split is too
+# noisy: differences of 0.003 nDCG flip between splits).
+VALIDATION_SEEDS = (7, 8, 9)
 
 # Stage 1: each model alone (validation nDCG@10 of the best trial in the comment).
 EASE_PARAMS: dict[str, Any] = {"l2": 500.0, "binarize": False, "power": 0.25}  # 0.2654
@@ -26,6 +29,13 @@ ALS_PARAMS: dict[str, Any] = {  # 0.2696
 }
 TEMPORAL_PARAMS: dict[str, Any] = {"window": 20, "max_gap_seconds": 3600}  # 0.2620
 RP3_PARAMS: dict[str, Any] = {"alpha": 0.8, "beta": 0.5, "top_k": 300}  # 0.2646
+DLAE_PARAMS: dict[str, Any] = {  # 0.2743 (mean of the 3 validation splits)
+    "dropout": 0.67,
+    "l2": 500.0,
+    "power": 0.25,
+    "session_gap_seconds": 60.0,
+    "session_weight": 0.5,
+}
 
 ML100K_MODELS: dict[str, dict[str, Any]] = {
     "popularity": {"type": "popularity", "params": {}},
@@ -45,17 +55,18 @@ ML100K_MODELS: dict[str, dict[str, Any]] = {
     "rp3beta": {"type": "rp3beta", "params": RP3_PARAMS},
     "temporal": {"type": "temporal", "params": TEMPORAL_PARAMS},
     "ease": {"type": "ease", "params": EASE_PARAMS},
+    "dlae": {"type": "dlae", "params": DLAE_PARAMS},
     "blend": {
         "type": "blend",
         "params": {
             "components": [
-                {"type": "ease", "params": EASE_PARAMS},
+                {"type": "dlae", "params": DLAE_PARAMS},
                 {"type": "temporal", "params": TEMPORAL_PARAMS},
                 {"type": "als", "params": ALS_PARAMS},
                 {"type": "rp3beta", "params": RP3_PARAMS},
             ],
             # Stage 2: weights searched with the stage-1 components fixed.
-            "weights": [1.0, 0.7, 1.0, 0.2],  # validation nDCG@10 0.2745
+            "weights": [1.0, 0.35, 0.3, 0.0],  # validation nDCG@10 0.2775 (mean of 3 splits)
         },
     },
 }
@@ -76,6 +87,13 @@ ML100K_SEARCH: dict[str, dict[str, list[Any]]] = {
     },
     "rp3beta": {"alpha": [0.6, 0.8, 1.0], "beta": [0.2, 0.35, 0.5, 0.65], "top_k": [100, 300, 800]},
     "temporal": {"window": [1, 3, 5, 10, 20], "max_gap_seconds": [60, 600, 3600, 86400]},
+    "dlae": {
+        "dropout": [0.5, 0.67, 0.75, 0.8, 0.85],
+        "l2": [100.0, 200.0, 500.0],
+        "power": [0.25, 0.5],
+        "session_gap_seconds": [60.0, 600.0, 3600.0],
+        "session_weight": [0.0, 0.5, 1.0, 2.0],
+    },
     "ease": {
         "l2": [200.0, 500.0, 1000.0, 1500.0, 3000.0],
         "power": [0.25, 0.5, 1.0],

@@ -9,7 +9,7 @@ from models.baselines import ItemKNN, Popularity
 from models.content import ContentTfidf
 from models.ensemble import Blend
 from models.factorization import ALS, BPR
-from models.linear import EASE, RP3Beta
+from models.linear import DLAE, EASE, RP3Beta
 from models.sequence import TemporalCooccurrence
 
 MODEL_TYPES: dict[str, type[Recommender]] = {
@@ -20,6 +20,7 @@ MODEL_TYPES: dict[str, type[Recommender]] = {
         ALS,
         BPR,
         EASE,
+        DLAE,
         RP3Beta,
         TemporalCooccurrence,
         ContentTfidf,

@@ -17,6 +17,7 @@ SPECS: dict[str, dict] = {
     "als": {"factors": 8, "regularization": 0.1, "iterations": 8, "binarize": True},
     "bpr": {"factors": 8, "iterations": 30, "learning_rate": 0.05},
     "ease": {"l2": 5.0},
+    "dlae": {"dropout": 0.5, "l2": 5.0, "session_gap_seconds": 45.0, "session_weight": 1.0},
     "rp3beta": {"alpha": 1.0, "beta": 0.3, "top_k": 20},
     "temporal": {"window": 3, "max_gap_seconds": 100},
     "content": {},
@@ -70,7 +71,7 @@ def test_state_roundtrip(name: str, clustered) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["itemknn", "als", "ease", "rp3beta", "blend"])
+@pytest.mark.parametrize("name", ["itemknn", "als", "ease", "dlae", "rp3beta", "blend"])
 def test_collaborative_models_beat_popularity(name: str, clustered) -> None:
     train, test, side = clustered
     pop = evaluate(build("popularity").fit(train), train, test, k=5)

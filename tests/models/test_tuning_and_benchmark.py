@@ -63,3 +63,19 @@ def test_ml100k_protocol_and_a_strong_model() -> None:
     pop = evaluate(build("popularity").fit(data.train.matrix), data.train.matrix, data.test.matrix)
     assert m["ndcg_at_k"] > pop["ndcg_at_k"] + 0.15
     assert isinstance(data.train_df, pl.DataFrame)
+
+
+def test_random_search_averages_several_validation_splits(clustered) -> None:
+    from models.evaluate import evaluate
+    from models.zoo import build
+
+    train, test, side = clustered
+    ids, items = np.arange(train.shape[0]), np.arange(train.shape[1])
+    fold_a = ValidationData(InteractionMatrix(train, ids, items), InteractionMatrix(test, ids, items), side)
+    fold_b = ValidationData(InteractionMatrix(test, ids, items), InteractionMatrix(train, ids, items), side)
+    result = random_search("ease", {"l2": 5.0}, {"l2": [5.0]}, [fold_a, fold_b], budget=1, seed=0, k=5)
+    a = evaluate(build("ease", {"l2": 5.0}).fit(train), train, test, k=5)["ndcg_at_k"]
+    b = evaluate(build("ease", {"l2": 5.0}).fit(test), test, train, k=5)["ndcg_at_k"]
+    assert result.best.metrics["ndcg_at_k"] == pytest.approx((a + b) / 2)
+    with pytest.raises(ValueError, match="at least one"):
+        random_search("ease", {"l2": 5.0}, {}, [], budget=1)
