@@ -13,7 +13,9 @@ from services.platform.events import EventData, register
 
 SOURCE = "payments"
 
-PaymentMethod = Literal["card", "paypal", "bank_transfer", "cash_on_delivery"]
+PaymentMethod = Literal["card", "paypal", "bank_transfer", "cash_on_delivery", "wallet", "crypto"]
+"""The first four are the warehouse's historical mix (its simulator samples only those); the
+sandbox processor takes `card`, `wallet` (the shop's e-wallet) and `crypto` (an invoice)."""
 PAYMENT_METHODS: tuple[str, ...] = PaymentMethod.__args__
 
 
@@ -40,3 +42,34 @@ class PaymentFailed(PaymentEvent):
 @register
 class PaymentRefunded(PaymentEvent):
     event_type = "payment.refunded"
+
+
+@register
+class PaymentAuthorized(PaymentEvent):
+    """Money is held (card authorisation, wallet hold) but not yet taken."""
+
+    event_type = "payment.authorized"
+
+
+@register
+class PaymentActionRequired(PaymentEvent):
+    """The shopper must act: confirm a card (3-D Secure-like) or pay a crypto invoice."""
+
+    event_type = "payment.action_required"
+    action: Literal["confirm_card", "pay_invoice"]
+
+
+@register
+class PaymentVoided(PaymentEvent):
+    """An authorisation released without capture (the held money goes back)."""
+
+    event_type = "payment.voided"
+
+
+@register
+class WalletToppedUp(EventData):
+    event_type = "wallet.topped_up"
+    user_id: str
+    amount_minor: int = Field(ge=1)
+    balance_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
