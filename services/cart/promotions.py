@@ -19,11 +19,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from threading import Lock
 
+from pydantic import ValidationError
 from redis import Redis, WatchError
 
 from services.cart.domain import BP, Kind, Promotion, Usage
 from services.cart.schemas import PromotionCreate, PromotionFields, PromotionPublic, PromotionUpdate
-from services.platform.errors import Conflict, NotFound
+from services.platform.errors import Conflict, InvalidInput, NotFound
 
 ALL = "cart:promo:all"
 CODES = "cart:promo:codes"
@@ -110,7 +111,12 @@ class PromotionBook:
         current = self.get(promotion_id)
         merged = {**current.model_dump(exclude={"id", "created_at", "updated_at", "used"}),
                   **changes.model_dump(exclude_unset=True)}
-        fields = PromotionFields.model_validate(merged)  # the result must still be consistent
+        try:  # the result must still be a consistent promotion
+            fields = PromotionFields.model_validate(merged)
+        except ValidationError as exc:
+            errors = [{"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+                      for e in exc.errors()]
+            raise InvalidInput("; ".join(e["message"] for e in errors), errors=errors) from None
         record = PromotionPublic(**fields.model_dump(), id=promotion_id,
                                  created_at=current.created_at, updated_at=datetime.now(UTC))
         return self._write(record, old_code=current.code)

@@ -6,13 +6,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from services.cart.domain import Kind, Scope
 
 ProductId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                        pattern=r"^[A-Z0-9_-]{3,32}$")]
+Code = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+                 StringConstraints(pattern=r"^[A-Z0-9_-]{3,32}$")]
+"""Promo codes compare case-insensitively: stored and matched upper-cased."""
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Quantity = Annotated[int, Field(ge=1, le=999)]
 Money = Annotated[int, Field(ge=0, le=10**10)]
