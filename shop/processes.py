@@ -19,15 +19,21 @@ PY = sys.executable
 
 HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1, "analytics": 9, "catalog": 2}
 """Service name -> port offset. Later issues add catalog (2), cart (3), ... here."""
+HTTP_SERVICES.update({"cart": 3, "inventory": 6})
 
 RELAYED_SERVICES = ["users", "catalog"]
 """Services with a transactional outbox, each relayed to its stream by its own process."""
+RELAYED_SERVICES.append("inventory")  # the cart has no outbox: MULTI/EXEC writes its stream
 
 WORKERS: dict[str, list[str]] = {
     "lake-writer": ["shop.cli", "lake-writer"],
     "catalog-indexer": ["services.catalog.indexer"],  # catalog+inventory events -> search index
 }
 """Background processes (consumers, sweepers, simulators): name -> `python -m` arguments."""
+WORKERS.update({
+    "inventory-sweeper": ["services.inventory.sweeper"],  # expires unpaid reservations
+    "cart-sweeper": ["services.cart.sweeper"],  # cart.abandoned, expired checkout snapshots
+})
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from services.cart.schemas import (
     SnapshotPublic,
 )
 from services.cart.service import Carts, Shopper
-from services.platform.auth import AdminUser, CurrentUser, bearer_token, identity_from_claims
+from services.platform.auth import AdminUser, CurrentUser, OptionalUser
 from services.platform.errors import InvalidInput
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{20,128}$"
@@ -40,17 +40,12 @@ def get_promotions(request: Request) -> PromotionBook:
 
 
 def shopper(
-    request: Request,
+    user: OptionalUser,
     cart_token: Annotated[str | None, Header(alias="X-Cart-Token", pattern=TOKEN_PATTERN)] = None,
     session_id: Annotated[str | None, Header(alias="X-Session-Id", max_length=64)] = None,
 ) -> Shopper:
     """The signed-in user if a valid token came, else the guest holding the cart token."""
-    token = bearer_token(request)
-    if token is None:
-        return Shopper(token=cart_token, session_id=session_id)
-    user = identity_from_claims(request.app.state.tokens.decode(token))
-    request.state.user_id = user.user_id
-    return Shopper(user_id=user.user_id, token=cart_token, session_id=session_id)
+    return Shopper(user_id=user.user_id if user else None, token=cart_token, session_id=session_id)
 
 
 CartsDep = Annotated[Carts, Depends(get_carts)]

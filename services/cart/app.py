@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -17,17 +16,13 @@ from services.cart.settings import CartSettings
 from services.cart.sources import HttpPriceSource, HttpStockSource, PriceSource, StockSource
 from services.cart.store import CartStore
 from services.platform.app import create_service_app
-from services.platform.auth import KeySet, VerifiedTokens
+from services.platform.auth import VerifiedTokens, remote_keyset
 from services.platform.errors import ProblemResponse, problem_body
 from services.platform.logging import configure_logging
 from services.platform.redis import resolve_redis_url, sync_client
 
 Settings = CartSettings
 
-
-def jwks_keys(url: str) -> KeySet:
-    """Public keys of the users service, fetched on the first token with an unknown kid."""
-    return KeySet(fetch=lambda: httpx.get(url, timeout=3).raise_for_status().json(), min_refresh_s=5)
 
 
 def build_carts(settings: CartSettings, *, prices: PriceSource | None = None,
@@ -53,7 +48,7 @@ def create_app(settings: CartSettings | None = None) -> FastAPI:
 
     app = create_service_app(title="cart", lifespan=lifespan, max_body_bytes=settings.max_body_bytes,
                              description="Carts, saved-for-later, promotions and checkout snapshots.")
-    keys = jwks_keys(settings.effective_jwks_url)
+    keys = remote_keyset(settings.jwks_url)
     app.state.settings = settings
     app.state.keys = keys
     app.state.tokens = VerifiedTokens(keys)

@@ -30,10 +30,8 @@ class CartSettings(ServiceSettings):
     sweep_interval_s: float = 30.0
     catalog_url: str | None = None
     inventory_url: str | None = None
-    jwks_url: str | None = None
     catalog_port: int = Field(8002, validation_alias="CATALOG_PORT")
     inventory_port: int = Field(8006, validation_alias="INVENTORY_PORT")
-    users_port: int = Field(8001, validation_alias="USERS_PORT")
 
     @property
     def effective_catalog_url(self) -> str:
@@ -42,7 +40,3 @@ class CartSettings(ServiceSettings):
     @property
     def effective_inventory_url(self) -> str:
         return self.inventory_url or f"http://127.0.0.1:{self.inventory_port}"
-
-    @property
-    def effective_jwks_url(self) -> str:
-        return self.jwks_url or f"http://127.0.0.1:{self.users_port}/.well-known/jwks.json"

@@ -57,6 +57,25 @@ RULES: tuple[Rule, ...] = (
     Rule("analytics.events", "analytics", r"/api/analytics/events", frozenset({"POST"}), "public"),
     Rule("analytics.reports", "analytics", r"/api/analytics/(reports|quality)(/.*)?", READ, "admin",
          rate="user"),
+    # Cart: guests reach their own cart through the opaque X-Cart-Token, so the cart routes are
+    # public (a token, when sent, is still verified); checkout, merge and snapshots need a user;
+    # promotions are for admins. Snapshot accept/release are for the orders service only.
+    Rule("cart.promotions", "cart", r"/api/cart/promotions(/.*)?", ANY, "admin", rate="user"),
+    Rule("cart.offers", "cart", r"/api/cart/offers", READ, "user", rate="user"),
+    Rule("cart.checkout", "cart", r"/api/cart/(checkout|merge)", frozenset({"POST"}), "user", rate="user"),
+    Rule("cart.snapshots", "cart", rf"/api/cart/snapshots/{SEG}", READ, "user", rate="user"),
+    Rule("cart", "cart", r"/api/cart(/(items|saved|codes)(/.*)?|/prices/acknowledge)?", ANY, "public",
+         rate="user"),
+    # Inventory: availability is public; adjustments and thresholds for admins; back-in-stock
+    # subscriptions for signed-in shoppers (their own); reservations belong to the orders service
+    # (admins may inspect or release them).
+    Rule("inventory.stock", "inventory", rf"/api/inventory/stock(/{SEG})?", READ, "public", rate="user"),
+    Rule("inventory.stock.admin", "inventory", rf"/api/inventory/stock/{SEG}(/adjustments)?", ANY,
+         "admin", rate="user"),
+    Rule("inventory.subscriptions", "inventory", rf"/api/inventory/subscriptions(/{SEG})?", ANY, "user",
+         rate="user"),
+    Rule("inventory.reservations", "inventory", r"/api/inventory/reservations(/.*)?", ANY, "admin",
+         rate="user"),
 )
 
 

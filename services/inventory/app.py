@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +14,7 @@ from services.inventory.domain import InventoryRuleError
 from services.inventory.service import Inventory
 from services.inventory.settings import InventorySettings
 from services.platform.app import create_service_app
-from services.platform.auth import KeySet, VerifiedTokens
+from services.platform.auth import VerifiedTokens, remote_keyset
 from services.platform.db import Database
 from services.platform.errors import ProblemResponse, problem_body
 from services.platform.logging import configure_logging
@@ -28,10 +27,6 @@ def database(settings: InventorySettings) -> Database:
     return Database(settings.sqlalchemy_url, migrations=MIGRATIONS,
                     version_table="alembic_version_inventory", echo=settings.database_echo)
 
-
-def jwks_keys(url: str) -> KeySet:
-    """Public keys of the users service, fetched on the first token with an unknown kid."""
-    return KeySet(fetch=lambda: httpx.get(url, timeout=3).raise_for_status().json(), min_refresh_s=5)
 
 
 def create_app(settings: InventorySettings | None = None) -> FastAPI:
@@ -48,7 +43,7 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
     app = create_service_app(title="inventory", lifespan=lifespan,
                              max_body_bytes=settings.max_body_bytes,
                              description="Stock per SKU and warehouse, reservations, back-in-stock.")
-    keys = jwks_keys(settings.effective_jwks_url)
+    keys = remote_keyset(settings.jwks_url)
     app.state.settings = settings
     app.state.db = db
     app.state.keys = keys

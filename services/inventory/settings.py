@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.platform.settings import DatabaseSettings
@@ -19,10 +18,3 @@ class InventorySettings(DatabaseSettings):
     default_low_stock_threshold: int = 5
     sweep_interval_s: float = 5.0
     sweep_batch: int = 200
-    jwks_url: str | None = None
-    """Where access tokens' public keys are; default: the users service on `USERS_PORT`."""
-    users_port: int = Field(8001, validation_alias="USERS_PORT")
-
-    @property
-    def effective_jwks_url(self) -> str:
-        return self.jwks_url or f"http://127.0.0.1:{self.users_port}/.well-known/jwks.json"
