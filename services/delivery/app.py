@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -15,7 +14,7 @@ from services.delivery.domain import DeliveryRuleError
 from services.delivery.service import Delivery
 from services.delivery.settings import DeliverySettings
 from services.platform.app import create_service_app
-from services.platform.auth import KeySet, VerifiedTokens
+from services.platform.auth import VerifiedTokens, remote_keyset
 from services.platform.db import Database
 from services.platform.errors import ProblemResponse, problem_body
 from services.platform.logging import configure_logging
@@ -43,8 +42,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
     app = create_service_app(title="delivery", lifespan=lifespan,
                              max_body_bytes=settings.max_body_bytes,
                              description="Carrier quotes, shipments, tracking and carrier webhooks.")
-    url = settings.effective_jwks_url
-    keys = KeySet(fetch=lambda: httpx.get(url, timeout=3).raise_for_status().json(), min_refresh_s=5)
+    keys = remote_keyset(settings.jwks_url)
     app.state.settings = settings
     app.state.db = db
     app.state.tokens = VerifiedTokens(keys)

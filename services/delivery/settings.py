@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.platform.settings import DEV_SECRET, DatabaseSettings
@@ -18,8 +18,6 @@ class DeliverySettings(DatabaseSettings):
     quote_ttl_s: int = 30 * 60
     carrier_webhook_secret: str = DEV_SECRET
     """Each carrier signs with `<secret>:<carrier code>` (one secret per carrier in effect)."""
-    jwks_url: str | None = None
-    users_port: int = Field(8001, validation_alias="USERS_PORT")
     simulator_step_s: float = 20.0
     """The demo carrier moves each shipment one step per this many seconds."""
 
@@ -31,7 +29,3 @@ class DeliverySettings(DatabaseSettings):
 
     def carrier_secret(self, carrier: str) -> str:
         return f"{self.carrier_webhook_secret}:{carrier}"
-
-    @property
-    def effective_jwks_url(self) -> str:
-        return self.jwks_url or f"http://127.0.0.1:{self.users_port}/.well-known/jwks.json"

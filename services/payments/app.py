@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -16,7 +15,7 @@ from services.payments.idempotency import IdempotentRunner
 from services.payments.service import Payments
 from services.payments.settings import PaymentsSettings
 from services.platform.app import create_service_app
-from services.platform.auth import KeySet, VerifiedTokens
+from services.platform.auth import VerifiedTokens, remote_keyset
 from services.platform.db import Database
 from services.platform.errors import ProblemResponse, problem_body
 from services.platform.logging import configure_logging
@@ -29,10 +28,6 @@ def database(settings: PaymentsSettings) -> Database:
     return Database(settings.sqlalchemy_url, migrations=MIGRATIONS,
                     version_table="alembic_version_payments", echo=settings.database_echo)
 
-
-def jwks_keys(url: str) -> KeySet:
-    """Public keys of the users service, fetched on the first token with an unknown kid."""
-    return KeySet(fetch=lambda: httpx.get(url, timeout=3).raise_for_status().json(), min_refresh_s=5)
 
 
 def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
@@ -50,7 +45,7 @@ def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
                              max_body_bytes=settings.max_body_bytes,
                              description="Sandbox card processor, e-wallet, crypto invoices, "
                                          "refunds and a double-entry ledger.")
-    keys = jwks_keys(settings.effective_jwks_url)
+    keys = remote_keyset(settings.jwks_url)
     app.state.settings = settings
     app.state.db = db
     app.state.tokens = VerifiedTokens(keys)

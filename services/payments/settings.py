@@ -13,9 +13,6 @@ class PaymentsSettings(DatabaseSettings):
 
     service_name: str = "payments"
     port: int = 8005
-    jwks_url: str | None = None
-    """Where access tokens' public keys are; default: the users service on `USERS_PORT`."""
-    users_port: int = Field(8001, validation_alias="USERS_PORT")
     orders_port: int = Field(8004, validation_alias="ORDERS_PORT")
     orders_webhook_url: str | None = None
     """Where payment outcomes are POSTed (signed); default: the orders service on `ORDERS_PORT`."""
@@ -39,10 +36,6 @@ class PaymentsSettings(DatabaseSettings):
         if self.env == "production" and DEV_SECRET in (self.webhook_secret, self.chain_secret):
             raise ValueError("payments: set PAYMENTS_WEBHOOK_SECRET and PAYMENTS_CHAIN_SECRET")
         return self
-
-    @property
-    def effective_jwks_url(self) -> str:
-        return self.jwks_url or f"http://127.0.0.1:{self.users_port}/.well-known/jwks.json"
 
     @property
     def effective_orders_webhook_url(self) -> str:
