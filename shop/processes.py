@@ -19,6 +19,7 @@ PY = sys.executable
 
 HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1, "analytics": 9, "catalog": 2}
 """Service name -> port offset. Later issues add catalog (2), cart (3), ... here."""
+HTTP_SERVICES.update({"notifications": 8})
 HTTP_SERVICES.update({"cart": 3, "inventory": 6})
 
 RELAYED_SERVICES = ["users", "catalog"]
@@ -107,6 +108,15 @@ def programs(stack: Stack) -> list[Program]:
                              priority=30))
     for name, args in WORKERS.items():
         progs.append(Program(name, [PY, "-m", *args], priority=40))
+    # Notifications: the worker (bus -> email, SMS, push) and, unless SMTP_URL names a real
+    # server, the local SMTP sink whose Maildir the dev mailbox shows.
+    notify_env = {"NOTIFICATIONS_SINK_PORT": str(stack.port_base + 25),
+                  "NOTIFICATIONS_PUBLIC_BASE_URL": f"http://localhost:{stack.port('gateway')}"}
+    progs.append(Program("notifications-worker", [PY, "-m", "services.notifications.worker"],
+                         priority=40, env=notify_env))
+    if not os.environ.get("SMTP_URL"):
+        progs.append(Program("smtp-sink", [PY, "-m", "services.notifications.sink"], priority=5,
+                             env=notify_env))
     if stack.dagster:
         home = stack.data_dir / "dagster"
         home.mkdir(parents=True, exist_ok=True)

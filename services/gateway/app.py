@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +21,7 @@ from services.gateway.proxy import Proxy
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import RULES
 from services.gateway.settings import GatewaySettings
+from services.gateway.ws import PushHub, serve_socket
 from services.platform.app import create_service_app
 from services.platform.consumer import Consumer, RedisIdempotency
 from services.platform.events import Event
@@ -79,6 +80,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         )
         app.state.openapi = MergedOpenAPI(settings.upstreams, session)
         app.state.redis = redis
+        app.state.keys = keys
+        app.state.push_hub = PushHub(redis)
         refresher = asyncio.create_task(keys.refresh_forever(settings.jwks_refresh_s))
         consumer = invalidation_consumer(redis_url)
         worker = threading.Thread(target=consumer.run, args=(stop,), daemon=True,
@@ -87,6 +90,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         yield
         stop.set()
         refresher.cancel()
+        await app.state.push_hub.close()
         await session.close()
         await redis.aclose()
 
@@ -96,6 +100,11 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     @app.get("/openapi.json", include_in_schema=False)
     async def merged_openapi(request: Request) -> dict:
         return await request.app.state.openapi.document()
+
+    @app.websocket("/ws")
+    async def live_notifications(websocket: WebSocket) -> None:
+        """Live notifications of the signed-in user (see `ws.py` for the token and fan-out)."""
+        await serve_socket(websocket, app.state.keys, app.state.push_hub)
 
     app.state.ready_checks = {"redis": lambda: app.state.redis.ping()}
     dispatch = Dispatch(app)

@@ -57,6 +57,16 @@ RULES: tuple[Rule, ...] = (
     Rule("analytics.events", "analytics", r"/api/analytics/events", frozenset({"POST"}), "public"),
     Rule("analytics.reports", "analytics", r"/api/analytics/(reports|quality)(/.*)?", READ, "admin",
          rate="user"),
+    # Notifications: unsubscribe links are public (the signed token is the credential); the dev
+    # mailbox/SMS outbox are checked by the service (open in development, admins elsewhere);
+    # campaigns are for admins; the notification centre and preferences for signed-in users.
+    Rule("notifications.unsubscribe", "notifications", r"/api/notifications/unsubscribe",
+         frozenset({"GET", "HEAD", "POST"}), "public"),
+    Rule("notifications.dev", "notifications", r"/api/notifications/dev/(mailbox|sms)", READ,
+         "public", rate="user"),
+    Rule("notifications.campaigns", "notifications", r"/api/notifications/campaigns",
+         frozenset({"POST"}), "admin", rate="user"),
+    Rule("notifications.me", "notifications", r"/api/notifications(/.*)?", ANY, "user", rate="user"),
     # Cart: guests reach their own cart through the opaque X-Cart-Token, so the cart routes are
     # public (a token, when sent, is still verified); checkout, merge and snapshots need a user;
     # promotions are for admins. Snapshot accept/release are for the orders service only.

@@ -31,6 +31,7 @@ from services.notifications.store import (
     Notification,
     Recipient,
     deliveries_of_event,
+    ensure_recipient,
     mark_read,
     notifications_of,
     opted_in_recipients,
@@ -60,11 +61,11 @@ def preferences_of(rec: Recipient | None, settings: NotificationsSettings) -> Pr
                        quiet_start=rec.quiet_start, quiet_end=rec.quiet_end, timezone=rec.timezone)
 
 
-def new_recipient(user_id: str, settings: NotificationsSettings) -> Recipient:
-    return Recipient(user_id=user_id, locale="en", marketing_opt_in=False, email_enabled=True,
-                     sms_enabled=False, push_enabled=True, categories={},
-                     quiet_start=settings.default_quiet_start, quiet_end=settings.default_quiet_end,
-                     timezone="UTC")
+def recipient_defaults(settings: NotificationsSettings) -> dict[str, Any]:
+    return {"locale": "en", "marketing_opt_in": False, "email_enabled": True,
+            "sms_enabled": False, "push_enabled": True, "categories": {},
+            "quiet_start": settings.default_quiet_start, "quiet_end": settings.default_quiet_end,
+            "timezone": "UTC"}
 
 
 class Planner:
@@ -136,7 +137,7 @@ class Planner:
                          at=quiet or now)
             else:
                 delivery(channel, None, {
-                    "id": note.id if note else None, "template": spec.name,
+                    "type": "notification", "id": note.id if note else None, "template": spec.name,
                     "category": spec.category.value, "title": rendered.subject,
                     "body": rendered.short, "link": link, "created_at": now.isoformat()})
         session.add_all(rows)
@@ -167,10 +168,7 @@ class Notifier:
                     self.dead_letter(event, f"cannot render {intent.template}: {exc}")
 
     def remember(self, session: Session, facts: RecipientFacts) -> None:
-        rec = recipient(session, facts.user_id, lock=True)
-        if rec is None:
-            rec = new_recipient(facts.user_id, self.settings)
-            session.add(rec)
+        rec = ensure_recipient(session, facts.user_id, recipient_defaults(self.settings))
         rec.email = facts.email
         if facts.full_name is not None:
             rec.full_name = facts.full_name
@@ -235,10 +233,7 @@ class Centre:
         except (domain.InvalidAddress, domain.InvalidPreference) as exc:
             raise InvalidInput(str(exc), slug="invalid-preference") from exc
         with self.db.session() as session:
-            rec = recipient(session, user_id, lock=True)
-            if rec is None:
-                rec = new_recipient(user_id, self.settings)
-                session.add(rec)
+            rec = ensure_recipient(session, user_id, recipient_defaults(self.settings))
             columns = {"email": "email_enabled", "sms": "sms_enabled", "push": "push_enabled"}
             for key, value in fields.items():
                 if key == "categories":
@@ -262,10 +257,7 @@ class Centre:
         except domain.BadUnsubscribeToken as exc:
             raise InvalidInput(str(exc), slug="invalid-unsubscribe-token") from exc
         with self.db.session() as session:
-            rec = recipient(session, user_id, lock=True)
-            if rec is None:
-                rec = new_recipient(user_id, self.settings)
-                session.add(rec)
+            rec = ensure_recipient(session, user_id, recipient_defaults(self.settings))
             if category == Category.MARKETING:
                 rec.marketing_opt_in = False
             else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.platform.outbox import processed_events_table
@@ -111,6 +114,18 @@ PROCESSED = processed_events_table(Base.metadata)
 def recipient(session: Session, user_id: str, *, lock: bool = False) -> Recipient | None:
     query = select(Recipient).where(Recipient.user_id == user_id)
     return session.scalar(query.with_for_update() if lock else query)
+
+
+def ensure_recipient(session: Session, user_id: str, defaults: dict[str, Any]) -> Recipient:
+    """The recipient's row, locked, created first if missing. `INSERT .. ON CONFLICT DO NOTHING`
+    because the consumer (user.registered) and the API (preferences) may create it at once."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Recipient).values(user_id=user_id, **defaults)
+                    .on_conflict_do_nothing(index_elements=["user_id"]))
+    found = recipient(session, user_id, lock=True)
+    assert found is not None
+    return found
 
 
 def notifications_of(session: Session, user_id: str, *, unread_only: bool, offset: int,
