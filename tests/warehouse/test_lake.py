@@ -81,14 +81,14 @@ def test_secret_fields_never_reach_the_lake_and_unknown_types_are_kept(lake_root
                    data=PasswordResetRequested(user_id="U1", email="a@b.c", token="t0ps3cret",
                                                expires_at="2030-01-01T00:00:00Z")
                    .model_dump(mode="json"))
-    unknown = Event(type="inventory.reserved", source="inventory", data={"sku": "S1", "n": 2})
+    unknown = Event(type="test.unregistered", source="tests", data={"sku": "S1", "n": 2})
     writer = LakeWriter(lake_root)
     writer.add([secret, unknown])
     writer.flush()
     reset = pq.read_table(next((lake_root / "user.password_reset_requested").rglob("*.parquet")))
     assert "token" not in reset.column_names
     assert "t0ps3cret" not in str(reset.to_pylist())
-    other = pq.read_table(next((lake_root / "inventory.reserved").rglob("*.parquet")))
+    other = pq.read_table(next((lake_root / "test.unregistered").rglob("*.parquet")))
     assert other.column("data").to_pylist() == ['{"sku":"S1","n":2}']
 
 
