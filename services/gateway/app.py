@@ -112,7 +112,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     wrapped: ASGIApp = BodySizeLimitMiddleware(dispatch, max_bytes=settings.max_body_bytes)
     wrapped = CORSMiddleware(wrapped, allow_origins=settings.cors_origins, allow_credentials=True,
                              allow_methods=["*"], allow_headers=["*"],
-                             expose_headers=["Retry-After", "ETag", "X-Request-ID"])
+                             expose_headers=["Retry-After", "ETag", "X-Request-ID", "X-Cart-Token"])
     wrapped = RequestContextMiddleware(wrapped)
     return LifespanAware(wrapped, app)
 
