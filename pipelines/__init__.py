@@ -12,6 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines import assets
+from pipelines.assets.recommendations.schedule import nightly_recommendations, recommendations_job
 from pipelines.jobs import (
     daily_lake_compaction,
     hourly_warehouse_refresh,
@@ -19,14 +20,15 @@ from pipelines.jobs import (
     new_lake_partitions,
     warehouse_refresh_job,
 )
-from pipelines.resources import WarehouseResource
+from pipelines.resources import RecommendationsResource, RedisResource, WarehouseResource
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_package_module(assets, include_specs=True),
     asset_checks=dg.load_asset_checks_from_package_module(assets),
-    jobs=[warehouse_refresh_job, lake_compaction_job],
-    schedules=[hourly_warehouse_refresh, daily_lake_compaction],
+    jobs=[warehouse_refresh_job, lake_compaction_job, recommendations_job],
+    schedules=[hourly_warehouse_refresh, daily_lake_compaction, nightly_recommendations],
     sensors=[new_lake_partitions],
-    resources={"warehouse": WarehouseResource()},
+    resources={"warehouse": WarehouseResource(), "reco": RecommendationsResource(),
+               "redis": RedisResource()},
     executor=dg.in_process_executor,
 )

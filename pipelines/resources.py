@@ -77,3 +77,58 @@ class WarehouseResource(dg.ConfigurableResource):
             metadata=metadata,
             description=None if result.success else "; ".join(result.failures)[:2000],
         )
+
+
+class RedisResource(dg.ConfigurableResource):
+    """The shared Redis (`REDIS_URL`), or the embedded server of the data folder when unset."""
+
+    url: str | None = None
+    data_dir: str = str(WarehouseSettings().data_dir)
+
+    def client(self):  # -> redis.Redis (imported lazily: the code location loads fast)
+        import os
+
+        from services.platform.redis import resolve_redis_url, sync_client
+
+        return sync_client(resolve_redis_url(self.url or os.environ.get("REDIS_URL"), Path(self.data_dir)))
+
+
+class RecommendationsResource(dg.ConfigurableResource):
+    """Where the recommendation assets keep their files and models, and how interactions weigh.
+
+    weight = kind weight x value (rating stars) x 0.5 ** (age in days / half_life_days), age
+    counted from the newest interaction (not the wall clock: a rebuild gives the same weights).
+    """
+
+    work_dir: str = str(WarehouseSettings().data_dir / "reco")
+    registry_dir: str = str(WarehouseSettings().data_dir / "models")
+    view_weight: float = 1.0
+    add_to_cart_weight: float = 3.0
+    purchase_weight: float = 5.0
+    rating_weight: float = 1.0
+    half_life_days: float = 30.0
+    test_fraction: float = 0.2
+    k: int = 10
+
+    def path(self, name: str) -> Path:
+        folder = Path(self.work_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def weights(self):  # -> models.data.WeightConfig
+        from models.data import WeightConfig
+
+        kinds = {"view": self.view_weight, "add_to_cart": self.add_to_cart_weight,
+                 "purchase": self.purchase_weight, "rating": self.rating_weight}
+        return WeightConfig({k: v for k, v in kinds.items() if v > 0}, self.half_life_days or None)
+
+    def train_config(self, model_type: str, params: dict):  # -> models.pipeline.TrainConfig
+        from models.pipeline import TrainConfig
+
+        return TrainConfig(model_type=model_type, params=params, weights=self.weights(),
+                           test_fraction=self.test_fraction, k=self.k)
+
+    def registry(self):  # -> models.registry.Registry
+        from models.registry import Registry
+
+        return Registry(self.registry_dir)

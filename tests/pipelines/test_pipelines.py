@@ -11,7 +11,7 @@ import pytest
 from pipelines import assets as assets_package
 from pipelines import defs
 from pipelines.jobs import new_lake_partitions
-from pipelines.resources import WarehouseResource
+from pipelines.resources import RecommendationsResource, RedisResource, WarehouseResource
 from services.platform.events import Event
 from warehouse.lake import LakeWriter, list_partitions
 from warehouse.simulate import simulate_bulk
@@ -19,6 +19,9 @@ from warehouse.simulate import simulate_bulk
 ASSETS = dg.load_assets_from_package_module(assets_package, include_specs=True)
 CHECKS = dg.load_asset_checks_from_package_module(assets_package)
 REFRESH = dg.AssetSelection.groups("staging", "marts", "warehouse")
+UNUSED_RESOURCES = {"reco": RecommendationsResource(), "redis": RedisResource()}
+"""Needed by the recommendation assets (tests/pipelines/test_recommendations.py), never
+initialised by the warehouse selections here."""
 
 
 @pytest.fixture
@@ -32,7 +35,8 @@ def resource(tmp_path: Path) -> WarehouseResource:
 
 def run(resource: WarehouseResource, selection=REFRESH, **kw) -> dg.ExecuteInProcessResult:
     return dg.materialize([*ASSETS, *CHECKS], selection=selection,
-                          resources={"warehouse": resource}, raise_on_error=False, **kw)
+                          resources={"warehouse": resource, **UNUSED_RESOURCES},
+                          raise_on_error=False, **kw)
 
 
 def test_definitions_load() -> None:
@@ -41,7 +45,8 @@ def test_definitions_load() -> None:
     assert {"event_lake", "stg_orders", "orders", "rfm_segments", "warehouse_snapshot"} <= keys
     assert len(repo.asset_checks_defs_by_key) == 26
     assert {s.name for s in repo.schedule_defs} == {"hourly_warehouse_refresh",
-                                                  "daily_lake_compaction"}
+                                                  "daily_lake_compaction",
+                                                  "nightly_recommendations"}
     assert [s.name for s in repo.sensor_defs] == ["new_lake_partitions"]
 
 

@@ -1,0 +1,2 @@
+"""Recommendations: interactions -> candidates -> evaluation -> promotion -> publication to Redis,
+plus personal offers from the RFM segments and the search index's popularity signal."""
