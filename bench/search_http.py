@@ -143,7 +143,9 @@ def main() -> None:
                "gateway_ge_300_qps_uncached_16conn": gw["rps"] >= 300}
     out = {"benchmark": "search_http", "products": args.products,
            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "cpu_count": os.cpu_count(), "request": f"GET /api/catalog/search, facets={FACETS}, "
+           "cpu_count": os.cpu_count(),
+           "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # a shared machine shows
+           "request": f"GET /api/catalog/search, facets={FACETS}, "
            "size=20, half with in_stock+price_max, sorts varied",
            "seed": {"total_s": seed_s, **report.timings, "products": report.products},
            "distinct_urls_uncached": len(uncached), "results": results, "ratios": ratios,

@@ -114,3 +114,12 @@ def test_writes_need_an_admin_and_bad_input_writes_nothing(catalog: CatalogServi
     problem(catalog.http.get("/api/catalog/products/12345"), 404, "not-found")
     assert len(catalog.events("catalog.product_created")) == 2
     assert catalog.events("catalog.product_updated") == []
+
+
+def test_openapi_documents_search_parameters_and_uploads(catalog: CatalogService) -> None:
+    spec = catalog.http.get("/openapi.json").json()
+    params = {p["name"] for p in spec["paths"]["/api/catalog/search"]["get"]["parameters"]}
+    assert {"q", "category", "brand", "price_min", "price_max", "min_rating", "in_stock", "sort",
+            "facets", "page", "size", "highlight"} <= params
+    upload = spec["paths"]["/api/catalog/products/{product_id}/photos"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
