@@ -33,6 +33,7 @@ from services.notifications.store import (
     deliveries_of_event,
     ensure_recipient,
     mark_read,
+    new_id,
     notifications_of,
     opted_in_recipients,
     recipient,
@@ -109,16 +110,16 @@ class Planner:
         link = intent.params.get("link")
         note = None
         if spec.in_app:
-            note = Notification(user_id=intent.user_id, event_id=event_id, template=spec.name,
-                                category=spec.category.value, title=rendered.subject,
-                                body=rendered.short, link=link, created_at=now)
+            note = Notification(id=new_id(), user_id=intent.user_id, event_id=event_id,
+                                template=spec.name, category=spec.category.value,
+                                title=rendered.subject, body=rendered.short, link=link,
+                                created_at=now)
             session.add(note)
-            session.flush()
         rows = []
 
         def delivery(channel: Channel, address: str | None, payload: dict[str, Any], *,
                      at: datetime = now, status: str = PENDING, error: str | None = None) -> None:
-            rows.append(Delivery(user_id=intent.user_id, event_id=event_id,
+            rows.append(Delivery(id=new_id(), user_id=intent.user_id, event_id=event_id,
                                  notification_id=note.id if note else None, channel=channel.value,
                                  template=spec.name, address=address, payload=payload,
                                  status=status, attempts=0, next_attempt_at=at, last_error=error,
