@@ -54,7 +54,7 @@ class Indexer:
         self.consumer = Consumer(
             redis, group=GROUP, streams=[stream_for(SOURCE), INVENTORY_STREAM],
             handler=self.handle, idempotency=SqlIdempotency(db, PROCESSED, GROUP),
-            consumer_name=consumer_name)
+            consumer_name=consumer_name, batch=500)
         self.stats = {"indexed": 0, "deleted": 0}
 
     def handle(self, event: Event, session: Session) -> None:
