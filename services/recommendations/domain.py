@@ -54,9 +54,9 @@ def merge_ranked(lists: Iterable[Ranked], *, exclude: Iterable[str], limit: int)
     banned = set(exclude)
     scores: dict[str, float] = {}
     for ranked in lists:
-        for rank, (item, _) in enumerate(ranked, start=1):
-            if item not in banned:
-                scores[item] = scores.get(item, 0.0) + 1.0 / (rank + 1)
+        kept = (item for item, _ in ranked if item not in banned)  # rank among what can be shown
+        for rank, item in enumerate(kept, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (rank + 1)
     best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     return [(item, round(score, 6)) for item, score in best]
 
