@@ -21,6 +21,7 @@ HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1, "analytics": 9, "cata
 """Service name -> port offset. Later issues add catalog (2), cart (3), ... here."""
 HTTP_SERVICES.update({"notifications": 8})
 HTTP_SERVICES.update({"cart": 3, "inventory": 6})
+HTTP_SERVICES.update({"recommendations": 10})
 
 RELAYED_SERVICES = ["users", "catalog"]
 """Services with a transactional outbox, each relayed to its stream by its own process."""

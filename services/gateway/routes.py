@@ -86,6 +86,17 @@ RULES: tuple[Rule, ...] = (
          rate="user"),
     Rule("inventory.reservations", "inventory", r"/api/inventory/reservations(/.*)?", ANY, "admin",
          rate="user"),
+    # Recommendations: item, popular and cart shelves are public (not cached: stock moves them);
+    # a shopper's shelf and personal offers need a user (the service checks whose); offer rules,
+    # grants and the publication status are for admins.
+    Rule("recommendations.public", "recommendations",
+         rf"/api/recommendations/(popular|items/{SEG}/(similar|bought-together))", READ, "public"),
+    Rule("recommendations.cart", "recommendations", r"/api/recommendations/cart", frozenset({"POST"}),
+         "public"),
+    Rule("recommendations.me", "recommendations", rf"/api/recommendations/(me|me/offers|users/{SEG})",
+         READ, "user", rate="user"),
+    Rule("recommendations.admin", "recommendations", r"/api/recommendations/(offer-rules(/.*)?|status)",
+         ANY, "admin", rate="user"),
 )
 
 
