@@ -176,6 +176,12 @@ def quiet_until(*, now: datetime, start: str | None, end: str | None, tz: str) -
     return ends.astimezone(UTC)
 
 
+def is_stale(*, occurred_at: datetime, now: datetime, max_age_s: float) -> bool:
+    """An event too old to be worth a message: a consumer group created on a long stream (a new
+    deployment, a restored backup) must not mail shoppers about last month's orders."""
+    return (now - occurred_at).total_seconds() > max_age_s
+
+
 def retry_delay(*, attempt: int, base_s: float, cap_s: float, jitter: float = 0.0) -> float:
     """Exponential backoff after the `attempt`-th failure; `jitter` in [0, 1) spreads retries
     of many messages that failed together (the caller passes a random number)."""

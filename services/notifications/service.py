@@ -159,9 +159,14 @@ class Notifier:
         except ValidationError as exc:  # retrying cannot fix a payload: dead-letter at once
             self.dead_letter(event, f"payload does not fit {event.type}: {exc.errors()[:3]}")
             return
+        stale = domain.is_stale(occurred_at=event.occurred_at, now=self.planner.clock(),
+                                max_age_s=self.settings.max_event_age_s)
         for intent in intents:
             if isinstance(intent, RecipientFacts):
                 self.remember(session, intent)
+            elif stale:
+                log.info("stale_event_skipped", event_id=event.id, type=event.type,
+                         occurred_at=event.occurred_at.isoformat())
             else:
                 try:
                     self.planner.plan(session, intent, event_id=event.id)

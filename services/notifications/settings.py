@@ -37,6 +37,8 @@ class NotificationsSettings(DatabaseSettings):
     retry_base_s: float = 2.0
     retry_max_s: float = 15 * 60.0
     dispatch_batch: int = 200
+    max_event_age_s: float = 2 * 24 * 3600
+    """Older events still update the recipients projection but send nothing."""
     default_quiet_start: str | None = "22:00"
     default_quiet_end: str | None = "08:00"
 

@@ -155,3 +155,10 @@ def test_intents_from_events() -> None:
     assert intents_for("inventory.stock_changed", {}, base_url=base) == []
     assert {"order.paid", "payment.failed", "inventory.back_in_stock"} <= HANDLED_TYPES
     assert Category.MARKETING not in domain.TRANSACTIONAL
+
+
+def test_stale_events() -> None:
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    assert domain.is_stale(occurred_at=datetime(2026, 1, 7, tzinfo=UTC), now=now, max_age_s=86400)
+    assert not domain.is_stale(occurred_at=datetime(2026, 1, 9, 12, tzinfo=UTC), now=now,
+                               max_age_s=86400)

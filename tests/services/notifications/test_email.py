@@ -148,3 +148,20 @@ def test_failing_smtp_server_is_retried_with_backoff(make_notifications) -> None
         [mail] = eventually(lambda: n.mails("fay@example.com"))
         assert mail.subject == "Payment received for order O-4"
         eventually(lambda: n.deliveries(channel="email")[0].status == "sent")
+
+
+def test_old_events_update_the_projection_but_send_nothing(notifications: Notifications) -> None:
+    n = notifications
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    old_user = UserRegistered(user_id="u9", email="gil@example.com", locale="ru")
+    n.publish(old_user, source="users", event=Event(type="user.registered", source="users",
+                                                    occurred_at=long_ago, data=old_user.model_dump()))
+    old_order = OrderPaid(order_id="O-OLD", user_id="u9", payment_id="p", amount_minor=1, currency="EUR")
+    n.publish(old_order, source="orders", event=Event(type="order.paid", source="orders",
+                                                      occurred_at=long_ago, data=old_order.model_dump()))
+    n.publish(OrderPaid(order_id="O-NEW", user_id="u9", payment_id="p", amount_minor=1,
+                        currency="EUR"), source="orders")
+    [mail] = eventually(lambda: n.mails("gil@example.com"))
+    n.wait_idle()
+    assert mail.subject == "Оплата заказа O-NEW получена"  # the old registration's locale counts
+    assert len(n.mails("gil@example.com")) == 1
