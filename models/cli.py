@@ -23,6 +23,8 @@ RegistryOpt = Annotated[
 TestDays = Annotated[float | None, typer.Option(help="hold out the last N days")]
 TestFraction = Annotated[float, typer.Option(help="else each user's latest fraction")]
 Weights = Annotated[str | None, typer.Option(help='JSON weights per kind, e.g. {"view":1,"purchase":5}')]
+DEFAULT_INTERACTIONS = Path(os.environ.get("SHOP_DATA_DIR", "data")) / "reco" / "interactions.parquet"
+"""Where `shop reco interactions` and the Dagster `interactions` asset write."""
 HalfLife = Annotated[float | None, typer.Option(help="time-decay half-life in days (0 = none)")]
 
 
@@ -67,8 +69,26 @@ def benchmark(
 
 
 @app.command()
+def interactions(
+    out: Annotated[Path, typer.Argument(help="Parquet file to write")] = DEFAULT_INTERACTIONS,
+    weights: Weights = None,
+    half_life: HalfLife = 30.0,
+) -> None:
+    """Export the weighted interactions from the warehouse (what the Dagster asset writes)."""
+    from models.data import DEFAULT_KIND_WEIGHTS, WeightConfig
+    from pipelines.assets.recommendations._source import write_interactions
+    from warehouse.build import Warehouse
+
+    config = WeightConfig(json.loads(weights) if weights else dict(DEFAULT_KIND_WEIGHTS), half_life or None)
+    with Warehouse().connect() as con:
+        frame = write_interactions(con, out, config)
+    kinds = ", ".join(f"{k} {n}" for k, n in frame.group_by("event_type").len().sort("event_type").rows())
+    typer.echo(f"wrote {frame.height} interactions ({kinds or 'none'}) to {out}")
+
+
+@app.command()
 def train(
-    interactions: Annotated[Path, typer.Argument(help="interactions Parquet file")],
+    interactions: Annotated[Path, typer.Argument(help="interactions Parquet file")] = DEFAULT_INTERACTIONS,
     model: Annotated[str, typer.Option(help="model type (see `list-types`)")] = "ease",
     params: Annotated[str, typer.Option(help="model parameters as JSON")] = "{}",
     registry: RegistryOpt = None,
@@ -104,7 +124,7 @@ def train(
 @app.command()
 def evaluate(
     version: Annotated[str, typer.Argument(help="registry version, e.g. v0003")],
-    interactions: Annotated[Path, typer.Argument(help="interactions Parquet file")],
+    interactions: Annotated[Path, typer.Argument(help="interactions Parquet file")] = DEFAULT_INTERACTIONS,
     registry: RegistryOpt = None,
     test_days: TestDays = None,
     test_fraction: TestFraction = 0.2,

@@ -177,3 +177,32 @@ def test_no_interactions_is_a_clear_failure(resources: dict[str, Any], tmp_path:
     assert not result.success
     failure = result.get_step_failure_events()[0]
     assert "no interactions" in str(failure.event_specific_data.error)
+
+
+def test_cli_trains_evaluates_promotes_and_rolls_back_from_the_warehouse(
+    resources: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from models.cli import app
+
+    monkeypatch.setenv("SHOP_DATA_DIR", str(Path(resources["warehouse"].warehouse_dir).parent))
+    runner = CliRunner()
+    out, registry = tmp_path / "interactions.parquet", str(tmp_path / "models")
+
+    def shop_reco(*args: str) -> str:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "purchase" in shop_reco("interactions", str(out))
+    assert pl.read_parquet(out).height > 1000
+    shop_reco("train", str(out), "--model", "popularity", "--registry", registry)
+    shop_reco("train", str(out), "--model", "ease", "--registry", registry)
+    shop_reco("promote", "v0001", "--registry", registry)
+    shop_reco("evaluate", "v0001", str(out), "--registry", registry)
+    promoted = runner.invoke(app, ["promote", "v0002", "--registry", registry])
+    assert promoted.exit_code == 0 or "does not beat" in promoted.output
+    if promoted.exit_code == 0:
+        assert "in service: v0001" in shop_reco("rollback", "--registry", registry)
+    assert "* v0001" in shop_reco("list", "--registry", registry)

@@ -7,6 +7,8 @@ their ops carry the warehouse tag). Each function is one query over an open conn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import polars as pl
 
@@ -63,6 +65,20 @@ def interactions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     except duckdb.Error:  # no review events in this lake (raw views not created yet)
         con.execute(f"CREATE OR REPLACE TEMP VIEW ratings AS {NO_RATINGS_SQL}")
     return con.sql(INTERACTIONS_SQL).pl()
+
+
+def write_interactions(con: duckdb.DuckDBPyConnection, path: Path, weights: object) -> pl.DataFrame:
+    """Query the interactions, add their `weight` (a `models.data.WeightConfig`) and replace the
+    Parquet file atomically; returns the rows (shared by the asset and `shop reco interactions`)."""
+    from models.data import interaction_weights
+
+    frame = interactions(con)
+    weighted = interaction_weights(frame, weights) if frame.height else frame  # type: ignore[arg-type]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    weighted.write_parquet(tmp)
+    tmp.replace(path)
+    return frame
 
 
 def catalogue(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

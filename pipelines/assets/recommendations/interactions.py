@@ -16,17 +16,12 @@ def interactions(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     """Product views and add-to-carts (anonymous sessions stitched to their shopper), purchases
     and review ratings of sellable products, one row per interaction with its `weight` (kind
     weight x stars x time decay; see the `reco` resource). Written as Parquet for training."""
-    from models.data import interaction_weights
     from pipelines.assets.recommendations import _source
     from pipelines.assets.recommendations._report import markdown_table
 
-    with warehouse.builder().connect() as con:
-        frame = _source.interactions(con)
-    weighted = interaction_weights(frame, reco.weights()) if frame.height else frame
     path = reco.path("interactions.parquet")
-    tmp = path.with_suffix(".tmp")
-    weighted.write_parquet(tmp)
-    tmp.replace(path)
+    with warehouse.builder().connect() as con:
+        frame = _source.write_interactions(con, path, reco.weights())
     kinds = frame.group_by("event_type").len().sort("event_type").to_dicts()
     context.log.info(f"{frame.height} interactions of {frame['user_id'].n_unique()} users on "
                      f"{frame['item_id'].n_unique()} items -> {path}")
