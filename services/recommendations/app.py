@@ -38,8 +38,7 @@ def create_app(settings: RecommendationsSettings | None = None) -> FastAPI:
         url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
         redis = sync_client(url)
         app.state.redis = redis
-        app.state.recommendations = Recommendations(
-            PublishedStore(redis, check_s=settings.pointer_check_s), max_limit=settings.max_limit)
+        app.state.recommendations = Recommendations(PublishedStore(redis, check_s=settings.pointer_check_s))
         app.state.offers = Offers(redis)
         signals = run_in_thread(build_consumer(sync_client(url))) if settings.consume_events else None
         yield
@@ -56,9 +55,5 @@ def create_app(settings: RecommendationsSettings | None = None) -> FastAPI:
     app.state.reader = reader
     app.state.tokens = VerifiedTokens(remote_keyset(settings.jwks_url))
     app.state.ready_checks = {"redis": lambda: run_in_threadpool(app.state.redis.ping)}
-    return _with_routes(app)
-
-
-def _with_routes(app: FastAPI) -> FastAPI:
     app.include_router(router)
     return app

@@ -51,9 +51,8 @@ def _shelf(meta: Meta, ranked: Ranked, source: str) -> RecommendationList:
 class Recommendations:
     """Shelves: every answer is a filtered precomputed list, topped up from popularity."""
 
-    def __init__(self, store: PublishedStore, *, max_limit: int = 50):
+    def __init__(self, store: PublishedStore):
         self.store = store
-        self.max_limit = max_limit
 
     def meta(self) -> Meta:
         meta = self.store.current()

@@ -13,7 +13,6 @@ class RecommendationsSettings(ServiceSettings):
     service_name: str = "recommendations"
     port: int = 8010
     default_limit: int = 10
-    max_limit: int = 50
     pointer_check_s: float = 1.0
     """How often the published-version pointer is re-read (a new nightly publication shows up
     within this delay; in between, requests cost no extra round trip)."""
