@@ -25,11 +25,13 @@ class SideInfo:
     """Optional training inputs beyond the matrix, for the models that use them.
 
     ``timestamps``: CSR aligned with ``user_items`` holding each cell's latest unix time (sequence
-    models). ``item_texts``: one text per item column (content model).
+    models). ``item_texts``: one text per item column (content model). ``item_features``: dense
+    (n_items, n_features) item attributes such as genre flags (reranker).
     """
 
     timestamps: csr_matrix | None = None
     item_texts: list[str] | None = None
+    item_features: NDArray | None = None
 
 
 class NotFittedError(RuntimeError):

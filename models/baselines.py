@@ -68,7 +68,9 @@ class ItemKNN(Recommender):
         show_progress: bool = False,
         side: SideInfo | None = None,
     ) -> Self:
-        user_items = csr_matrix(user_items, dtype=np.float32)
+        # copy=True: csr_matrix() of a float32 matrix is a view, and binarising it in place
+        # would silently change the caller's training matrix for every model fitted after this.
+        user_items = csr_matrix(user_items, dtype=np.float32, copy=True)
         if self.binarize:
             user_items.data[:] = 1.0
         n_items = user_items.shape[1]
@@ -87,7 +89,7 @@ class ItemKNN(Recommender):
         return self
 
     def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
-        x = csr_matrix(user_items, dtype=np.float32)
+        x = csr_matrix(user_items, dtype=np.float32, copy=True)
         if self.binarize:
             x.data[:] = 1.0
         return (x @ self.similarity).toarray()

@@ -21,7 +21,7 @@ import polars as pl
 
 from models.base import SideInfo
 from models.data import InteractionMatrix, build_matrix, stratified_split, timestamp_matrix
-from models.movielens import load_items, load_ratings
+from models.movielens import GENRES, load_genre_flags, load_items, load_ratings
 from models.tuned import ML100K_MODELS
 from models.zoo import build
 
@@ -92,6 +92,12 @@ def item_texts_for(item_ids: np.ndarray, path: Path | None = None) -> list[str]:
     return [texts.get(int(i), "") for i in item_ids]
 
 
+def genre_features_for(item_ids: np.ndarray, path: Path | None = None) -> np.ndarray:
+    """(n_items, 19) genre flags per matrix column."""
+    flags = load_genre_flags(path)
+    return np.array([flags.get(int(i), [0] * len(GENRES)) for i in item_ids], dtype=np.float32)
+
+
 def prepare(split: str = "legacy", seed: int = SEED, path: Path | None = None) -> ML100K:
     """Load, split and build the matrices (ratings as cell values)."""
     ratings = load_ratings(path).with_columns(RATING_WEIGHT.alias("weight"))
@@ -101,6 +107,7 @@ def prepare(split: str = "legacy", seed: int = SEED, path: Path | None = None) -
     side = SideInfo(
         timestamps=timestamp_matrix(train_df, train),
         item_texts=item_texts_for(train.item_ids, path),
+        item_features=genre_features_for(train.item_ids, path),
     )
     return ML100K(train=train, test=test, side=side, train_df=train_df)
 
@@ -243,7 +250,14 @@ def tune(
     path: Path | None = None,
 ) -> dict[str, Any]:
     """Seeded random search per model on a validation split carved from TRAIN (never test)."""
-    from models.tuned import BLEND_BUDGET, ML100K_SEARCH, SEARCH_BUDGET, SEARCH_SEED, VALIDATION_SEEDS
+    from models.tuned import (
+        BLEND_BUDGET,
+        ML100K_SEARCH,
+        RERANK_BUDGET,
+        SEARCH_BUDGET,
+        SEARCH_SEED,
+        VALIDATION_SEEDS,
+    )
     from models.tuning import carve_validation, random_search
 
     seed = SEARCH_SEED if seed is None else seed
@@ -255,6 +269,7 @@ def tune(
             seed=fold_seed,
             weight=RATING_WEIGHT,
             item_texts=lambda m: item_texts_for(m.item_ids, path),
+            item_features=lambda m: genre_features_for(m.item_ids, path),
         )
         for fold_seed in VALIDATION_SEEDS
     ]
@@ -266,7 +281,7 @@ def tune(
         if models and label not in models:
             continue
         spec = ML100K_MODELS[label]
-        n = budget or (BLEND_BUDGET if label == "blend" else SEARCH_BUDGET)
+        n = budget or {"blend": BLEND_BUDGET, "rerank": RERANK_BUDGET}.get(label, SEARCH_BUDGET)
         result = random_search(spec["type"], spec["params"], space, valid, budget=n, seed=seed)
         out[label] = result.to_dict()
         progress(

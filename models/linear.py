@@ -15,7 +15,7 @@ from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import lapack
 from scipy.sparse import csr_matrix, diags
 
 from models.base import Recommender, SideInfo
@@ -107,6 +107,26 @@ def session_rows(values: csr_matrix, timestamps: csr_matrix, gap_seconds: float)
     return csr_matrix((vals, (session, cols)), shape=(int(session[-1]) + 1, values.shape[1]))
 
 
+def _dlae_weights(gram: NDArray, penalty: NDArray) -> NDArray[np.float32]:
+    """B = (G + diag(p))^-1 G = I - (G + diag(p))^-1 diag(p), via a float32 Cholesky inverse.
+
+    Why this form: inverting the SPD matrix from its Cholesky factor (potrf + potri) costs about
+    half of solving for n right-hand sides, and float32 halves it again (errors ~1e-6 of weights
+    ~0.1, far below what changes a ranking).
+    """
+    a = (gram + np.diag(penalty)).astype(np.float32)
+    factor, info = lapack.spotrf(a, lower=False, clean=False)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dlae: Gram matrix not positive definite (potrf info {info})")
+    inverse, info = lapack.spotri(factor, lower=False)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dlae: Cholesky inverse failed (potri info {info})")
+    p = np.triu(inverse) + np.triu(inverse, 1).T  # potri fills the upper triangle only
+    weights = -p * penalty.astype(np.float32)[None, :]
+    weights[np.diag_indices_from(weights)] += 1.0
+    return weights
+
+
 class DLAE(Recommender):
     """Denoising linear autoencoder: B = (G + diag(d/(1-d) * diag(G) + l2))^-1 G, G = X'X (+ sessions).
 
@@ -166,8 +186,7 @@ class DLAE(Recommender):
             s = session_rows(x, side.timestamps, self.session_gap_seconds)
             gram += self.session_weight * (s.T @ s).toarray()
         penalty = self.dropout / (1.0 - self.dropout) * np.diag(gram) + self.l2
-        # G + diag(penalty) is symmetric positive definite: a Cholesky solve is the cheapest path.
-        self.weights = cho_solve(cho_factor(gram + np.diag(penalty)), gram).astype(np.float32)
+        self.weights = _dlae_weights(gram, penalty)
         self._mark_fitted(user_items)
         return self
 

@@ -63,6 +63,17 @@ def load_ratings(path: Path | None = None) -> pl.DataFrame:
     )
 
 
+def load_genre_flags(path: Path | None = None) -> dict[int, list[int]]:
+    """u.item's 19 genre flags per item id (the reranker's item attributes)."""
+    path = Path(path or default_path())
+    flags: dict[int, list[int]] = {}
+    for line in (path / "u.item").read_text(encoding="latin-1").splitlines():
+        if line.strip():
+            parts = line.split("|")
+            flags[int(parts[0])] = [int(f) for f in parts[5:24]]
+    return flags
+
+
 def load_items(path: Path | None = None) -> pl.DataFrame:
     """u.item as item_id, title, category (genre names joined by spaces)."""
     path = Path(path or default_path())

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from models.base import SideInfo
 from models.data import InteractionMatrix, build_matrix, stratified_split, timestamp_matrix
@@ -105,6 +106,7 @@ def carve_validation(
     seed: int = 7,
     weight: pl.Expr | None = None,
     item_texts: Callable[[InteractionMatrix], list[str]] | None = None,
+    item_features: Callable[[InteractionMatrix], NDArray] | None = None,
 ) -> ValidationData:
     """Split TRAIN again (per-user stratified) into fit and validation parts."""
     fit_df, valid_df = stratified_split(train_df, ratio=ratio, seed=seed)
@@ -115,7 +117,10 @@ def carve_validation(
     valid_m = build_matrix(valid_df, user_ids=fit_m.user_ids, item_ids=fit_m.item_ids)
     timestamps = timestamp_matrix(fit_df, fit_m) if "timestamp" in fit_df.columns else None
     texts = item_texts(fit_m) if item_texts else None
-    return ValidationData(fit_m, valid_m, SideInfo(timestamps=timestamps, item_texts=texts))
+    features = item_features(fit_m) if item_features else None
+    return ValidationData(
+        fit_m, valid_m, SideInfo(timestamps=timestamps, item_texts=texts, item_features=features)
+    )
 
 
 def random_search(

@@ -10,6 +10,7 @@ from models.content import ContentTfidf
 from models.ensemble import Blend
 from models.factorization import ALS, BPR
 from models.linear import DLAE, EASE, RP3Beta
+from models.rerank import ListwiseRerank
 from models.sequence import TemporalCooccurrence
 
 MODEL_TYPES: dict[str, type[Recommender]] = {
@@ -25,6 +26,7 @@ MODEL_TYPES: dict[str, type[Recommender]] = {
         TemporalCooccurrence,
         ContentTfidf,
         Blend,
+        ListwiseRerank,
     )
 }
 

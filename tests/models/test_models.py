@@ -21,6 +21,7 @@ SPECS: dict[str, dict] = {
     "rp3beta": {"alpha": 1.0, "beta": 0.3, "top_k": 20},
     "temporal": {"window": 3, "max_gap_seconds": 100},
     "content": {},
+    "rerank": {"base": {"type": "ease", "params": {"l2": 5.0}}, "n_candidates": 10},
     "blend": {
         "components": [
             {"type": "ease", "params": {"l2": 5.0}},
@@ -150,3 +151,15 @@ def test_recommend_accepts_rows_of_just_the_users(clustered) -> None:
     full = model.recommend(users, train)[0]
     rows_only = model.recommend(users, csr_matrix(train[users]))[0]
     np.testing.assert_array_equal(full, rows_only)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_fit_and_recommend_leave_the_input_matrix_alone(name: str, clustered) -> None:
+    # A model that binarised its input in place changed the matrix every later model saw.
+    train, _, side = clustered
+    for dtype in (np.float32, np.float64):
+        x = csr_matrix(train, dtype=dtype, copy=True)
+        before = x.toarray().copy()
+        model = build(name, SPECS[name]).fit(x, side=side)
+        model.recommend(np.arange(x.shape[0]), x, N=5)
+        np.testing.assert_array_equal(x.toarray(), before)

@@ -79,3 +79,28 @@ def test_random_search_averages_several_validation_splits(clustered) -> None:
     assert result.best.metrics["ndcg_at_k"] == pytest.approx((a + b) / 2)
     with pytest.raises(ValueError, match="at least one"):
         random_search("ease", {"l2": 5.0}, {}, [], budget=1)
+
+
+@needs_ml100k
+def test_validation_splits_hold_no_test_rating() -> None:
+    """Tuning (and the reranker's own holdout) only ever sees cells of the 75% train part."""
+    from models.benchmark import RATING_WEIGHT, genre_features_for, prepare
+    from models.tuning import carve_validation
+
+    data = prepare(split="legacy")
+    fold = carve_validation(
+        data.train_df.drop("weight"),
+        seed=7,
+        weight=RATING_WEIGHT,
+        item_features=lambda m: genre_features_for(m.item_ids),
+    )
+    assert fold.side.item_features is not None
+    assert fold.side.item_features.shape == (fold.train.shape[1], 19)
+
+    def cells(m: InteractionMatrix) -> set[tuple[int, int]]:
+        r, c = m.matrix.nonzero()
+        return set(zip(m.user_ids[r].tolist(), m.item_ids[c].tolist(), strict=True))
+
+    seen, train = cells(fold.train) | cells(fold.valid), cells(data.train)
+    assert seen <= train and len(seen) > 0.99 * len(train)  # items only in valid are dropped
+    assert not seen & cells(data.test)
