@@ -81,3 +81,28 @@ class OrderDelivered(EventData):
     user_id: str
     carrier: str | None = None
     tracking_number: str | None = None
+
+
+@register
+class OrderStatusChanged(EventData):
+    """Every move of the state machine (the specific events above say more about some)."""
+
+    event_type = "order.status_changed"
+    order_id: str
+    user_id: str
+    status: str
+    previous_status: str | None = None
+    reason: str | None = None
+    tracking_number: str | None = None
+    carrier: str | None = None
+
+
+@register
+class OrderReturnRequested(EventData):
+    event_type = "order.return_requested"
+    order_id: str
+    user_id: str
+    return_id: str
+    amount_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    reason: str

@@ -1,0 +1,161 @@
+"""The orders service's view of its neighbours: small clients over their HTTP APIs.
+
+Every call classifies its outcome for the saga: `Transient` (network error, timeout, 5xx, 429:
+try again later) or `Rejected` (a 4xx with the neighbour's problem slug: a definite answer).
+The orders service calls as itself (an admin service account, signed in through the users
+service like anyone else), so a saga resumed after a restart needs no shopper's token.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import jwt
+
+from services.orders.settings import OrdersSettings
+
+
+class Transient(Exception):
+    """The neighbour did not answer definitely; the same idempotent call may be retried."""
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, body: dict[str, Any]):
+        self.status, self.body = status, body
+        self.slug = str(body.get("type", "")).rsplit("/", 1)[-1] or f"http-{status}"
+        super().__init__(f"{status} {self.slug}: {body.get('detail', '')}")
+
+
+class ServiceToken:
+    """The service account's access token, renewed a minute before it expires."""
+
+    def __init__(self, settings: OrdersSettings, http: httpx.Client):
+        self.settings, self.http = settings, http
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        with self._lock:
+            if self._token is None or time.time() > self._expires - 60:
+                self._token = self._login()
+                claims = jwt.decode(self._token, options={"verify_signature": False})
+                self._expires = float(claims["exp"])
+            return self._token
+
+    def _login(self) -> str:
+        url = f"{self.settings.url('users')}/api/users/token"
+        try:
+            r = self.http.post(url, data={"username": self.settings.service_email,
+                                          "password": self.settings.service_password})
+        except httpx.HTTPError as exc:
+            raise Transient(f"users service unreachable: {exc}") from exc
+        if r.status_code != 200:
+            raise Transient(f"the orders service account cannot sign in ({r.status_code}); "
+                            "create it with `shop admin create`")
+        return str(r.json()["access_token"])
+
+
+class Neighbours:
+    """One pooled HTTP client for every neighbour."""
+
+    def __init__(self, settings: OrdersSettings, http: httpx.Client | None = None):
+        self.settings = settings
+        self.http = http or httpx.Client(timeout=settings.call_timeout_s,
+                                         limits=httpx.Limits(max_connections=100,
+                                                             max_keepalive_connections=50))
+        self.token = ServiceToken(settings, self.http)
+
+    def call(self, service: str, method: str, path: str, *, json: Any = None,
+             headers: dict[str, str] | None = None, params: Any = None,
+             bearer: str | None = None) -> tuple[int, Any]:
+        auth = {"Authorization": f"Bearer {bearer or self.token.get()}"}
+        try:
+            r = self.http.request(method, f"{self.settings.url(service)}{path}", json=json,
+                                  params=params, headers={**auth, **(headers or {})})
+        except httpx.HTTPError as exc:
+            raise Transient(f"{service} unreachable: {type(exc).__name__}") from exc
+        if r.status_code >= 500 or r.status_code == 429:
+            raise Transient(f"{service} answered {r.status_code}")
+        body = r.json() if r.content else {}
+        if r.status_code >= 400 and r.status_code != 402:
+            raise Rejected(r.status_code, body)
+        return r.status_code, body
+
+    # --- cart --------------------------------------------------------------------------------
+    def snapshot(self, snapshot_id: str) -> dict[str, Any]:
+        return self.call("cart", "GET", f"/api/cart/snapshots/{snapshot_id}")[1]
+
+    def accept_snapshot(self, snapshot_id: str, order_id: str) -> None:
+        self.call("cart", "POST", f"/api/cart/snapshots/{snapshot_id}/accept",
+                  json={"order_id": order_id})
+
+    def release_snapshot(self, snapshot_id: str) -> None:
+        self.call("cart", "POST", f"/api/cart/snapshots/{snapshot_id}/release")
+
+    def add_to_cart(self, product_id: str, quantity: int, shopper_token: str) -> dict[str, Any]:
+        return self.call("cart", "POST", "/api/cart/items", bearer=shopper_token,
+                         json={"product_id": product_id, "quantity": quantity})[1]
+
+    # --- inventory -----------------------------------------------------------------------------
+    def reserve(self, order_id: str, lines: list[dict[str, Any]], ttl_s: int) -> None:
+        self.call("inventory", "POST", "/api/inventory/reservations",
+                  json={"order_id": order_id, "ttl_seconds": ttl_s,
+                        "lines": [{"sku": x["sku"], "quantity": x["quantity"]} for x in lines]})
+
+    def commit(self, order_id: str) -> None:
+        self.call("inventory", "POST", f"/api/inventory/reservations/{order_id}/commit")
+
+    def release(self, order_id: str, reason: str) -> None:
+        self.call("inventory", "POST", f"/api/inventory/reservations/{order_id}/release",
+                  json={"reason": reason[:200]})
+
+    def restock(self, order_id: str, sku: str, quantity: int) -> None:
+        self.call("inventory", "POST", f"/api/inventory/stock/{sku}/adjustments",
+                  headers={"Idempotency-Key": f"order:{order_id}:restock:{sku}"},
+                  json={"delta": quantity, "reason": f"order {order_id} cancelled before shipment"})
+
+    # --- payments ------------------------------------------------------------------------------
+    def pay(self, order: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        method = order["payment"]
+        body = {"order_id": order["id"], "user_id": order["user_id"], "amount_minor": order["total_minor"],
+                "currency": order["currency"], "method": method["method"], "capture": True}
+        if method.get("card_token"):
+            body["card_token"] = method["card_token"]
+        return self.call("payments", "POST", "/api/payments", json=body,
+                         headers={"Idempotency-Key": f"order:{order['id']}:pay"})
+
+    def payment(self, payment_id: str) -> dict[str, Any]:
+        return self.call("payments", "GET", f"/api/payments/{payment_id}")[1]
+
+    def payments_of(self, order_id: str) -> list[dict[str, Any]]:
+        return self.call("payments", "GET", "/api/payments", params={"order_id": order_id})[1]["items"]
+
+    def void(self, payment_id: str) -> None:
+        self.call("payments", "POST", f"/api/payments/{payment_id}/void",
+                  headers={"Idempotency-Key": f"void:{payment_id}"})
+
+    def refund(self, payment_id: str, amount: int | None, reason: str, key: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason[:200]}
+        if amount is not None:
+            body["amount_minor"] = amount
+        return self.call("payments", "POST", f"/api/payments/{payment_id}/refunds", json=body,
+                         headers={"Idempotency-Key": key})[1]
+
+    # --- delivery ------------------------------------------------------------------------------
+    def quote(self, quote_id: str) -> dict[str, Any]:
+        return self.call("delivery", "GET", f"/api/delivery/quotes/{quote_id}")[1]
+
+    def ship(self, order: dict[str, Any]) -> dict[str, Any]:
+        address = {k: order["address"].get(k) for k in
+                   ("recipient", "line1", "line2", "city", "postcode", "country", "phone")}
+        return self.call("delivery", "POST", "/api/delivery/shipments", json={
+            "order_id": order["id"], "user_id": order["user_id"],
+            "quote_id": order["delivery"]["quote_id"], "address": address,
+            "pickup_point_id": order["delivery"].get("pickup_point_id")})[1]
+
+    def cancel_shipment(self, shipment_id: str) -> None:
+        self.call("delivery", "POST", f"/api/delivery/shipments/{shipment_id}/cancel")
