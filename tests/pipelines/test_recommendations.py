@@ -30,7 +30,6 @@ from warehouse.simulate import simulate_bulk
 
 ASSETS = dg.load_assets_from_package_module(assets_package, include_specs=True)
 GROUP = dg.AssetSelection.groups("recommendations")
-FAST = {"ops": {"reco_candidates": {"config": {"candidates": ["popularity", "ease"]}}}}
 COLD_ITEM = "PCOLD01"
 
 
@@ -66,6 +65,12 @@ def run(resources: dict[str, Any], selection: Any = GROUP, **kw: Any) -> dg.Exec
     return dg.materialize(ASSETS, selection=selection, resources=resources, raise_on_error=False, **kw)
 
 
+@pytest.fixture(scope="module")
+def first_run(resources: dict[str, Any], redis: redis_lib.Redis) -> dg.ExecuteInProcessResult:
+    """The whole group on an empty registry and an empty Redis (every default candidate)."""
+    return run(resources)
+
+
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     for m in result.get_asset_materialization_events():
         if m.asset_key.to_user_string() == asset:
@@ -82,8 +87,9 @@ def test_definitions_register_the_group_and_the_nightly_schedule() -> None:
     assert schedule.job_name == "recommendations_job"
 
 
-def test_group_materialises_promotes_and_publishes(resources: dict[str, Any], redis: redis_lib.Redis) -> None:
-    result = run(resources)
+def test_group_materialises_promotes_and_publishes(resources: dict[str, Any], redis: redis_lib.Redis,
+                                                   first_run: dg.ExecuteInProcessResult) -> None:
+    result = first_run
     assert result.success
     inter = metadata(result, "interactions")
     frame = pl.read_parquet(Path(resources["reco"].work_dir) / "interactions.parquet")
@@ -114,11 +120,36 @@ def test_group_materialises_promotes_and_publishes(resources: dict[str, Any], re
     assert signal.height > 0 and signal["popularity"].is_sorted(descending=True)
 
 
+def test_the_service_serves_what_the_pipeline_published(resources: dict[str, Any], redis_url: str,
+                                                         tmp_path: Path, first_run: object) -> None:
+    import httpx
+
+    from services.recommendations.app import create_app
+    from services.recommendations.settings import RecommendationsSettings
+    from tests.support.servers import serve
+
+    registry = resources["reco"].registry()
+    serving = registry.load_serving()
+    model = f"{registry.manifest(serving.version)['model_type']}@{serving.version}"
+    app = create_app(RecommendationsSettings(redis_url=redis_url, data_dir=tmp_path, consume_events=False,
+                                             jwks_url="http://127.0.0.1:9/.well-known/jwks.json"))
+    with serve(app) as base, httpx.Client(base_url=base) as http:
+        user = str(serving.user_ids[0])
+        shelf = app.state.recommendations.for_user(user, 5)
+        assert shelf.source == "personal" and shelf.model == model and shelf.total == 5
+        item = str(serving.item_ids[0])
+        similar = http.get(f"/api/recommendations/items/{item}/similar").json()
+        assert similar["model"] == model and item not in [i["product_id"] for i in similar["items"]]
+        cold = http.get(f"/api/recommendations/items/{COLD_ITEM}/similar").json()
+        assert cold["source"] == "content" and cold["items"]
+        cart = http.post("/api/recommendations/cart", json={"product_ids": [item]}).json()
+        assert cart["source"] == "cart" and cart["total"] == 10
+
+
 def test_gate_refuses_an_equal_candidate_and_keeps_serving(resources: dict[str, Any],
-                                                           redis: redis_lib.Redis) -> None:
+                                                           first_run: object) -> None:
     registry = resources["reco"].registry()
     before = registry.in_service()
-    assert before is not None, "runs after the first materialisation"
     candidate = registry.manifest(before)["candidate"]
     config = {"ops": {"reco_candidates": {"config": {"candidates": [candidate]}}}}
     result = run(resources, run_config=config)
@@ -130,13 +161,12 @@ def test_gate_refuses_an_equal_candidate_and_keeps_serving(resources: dict[str, 
 
 
 def test_a_corrupted_model_in_service_is_not_published(resources: dict[str, Any],
-                                                       redis: redis_lib.Redis) -> None:
+                                                       first_run: object) -> None:
     registry = resources["reco"].registry()
     good = registry.in_service()
-    newest = registry.versions()[-1]
-    assert newest != good
-    registry.promote(newest, force=True)
-    (registry.root / newest / "serving.npz").write_bytes(b"truncated")
+    other = next(v for v in reversed(registry.versions()) if v != good)
+    registry.promote(other, force=True)
+    (registry.root / other / "serving.npz").write_bytes(b"truncated")
     result = run(resources, selection=dg.AssetSelection.assets("published_recommendations"))
     assert result.success
     published = metadata(result, "published_recommendations")
@@ -144,6 +174,7 @@ def test_a_corrupted_model_in_service_is_not_published(resources: dict[str, Any]
 
 
 def test_offers_reach_the_bus_once(resources: dict[str, Any], redis: redis_lib.Redis) -> None:
+    redis.delete(STREAM)
     offers = Offers(redis)
     loyal = offers.create_rule(OfferRuleCreate(name="Thanks", segment="loyal", kind="percent",
                                                percent=10, campaign_id="LOYAL-2026"))
