@@ -36,6 +36,15 @@ WORKERS.update({
     "inventory-sweeper": ["services.inventory.sweeper"],  # expires unpaid reservations
     "cart-sweeper": ["services.cart.sweeper"],  # cart.abandoned, expired checkout snapshots
 })
+# Checkout: orders (its saga worker runs inside the service), payments and delivery; the orders
+# bus consumer (shipped/delivered, payment news), the payments webhook sender and the demo carrier.
+HTTP_SERVICES.update({"orders": 4, "payments": 5, "delivery": 7})
+RELAYED_SERVICES.extend(["orders", "payments", "delivery"])
+WORKERS.update({
+    "orders-events": ["services.orders.cli", "events"],
+    "payments-webhooks": ["services.payments.cli", "webhooks"],
+    "carrier-simulator": ["services.delivery.cli", "simulate"],
+})
 
 
 @dataclass(frozen=True)

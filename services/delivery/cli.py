@@ -26,3 +26,7 @@ def simulate(
     db = database(settings)
     db.migrate()
     CarrierSimulator(db, settings, url or f"http://127.0.0.1:{settings.port}").run()
+
+
+if __name__ == "__main__":
+    app()

@@ -97,6 +97,30 @@ RULES: tuple[Rule, ...] = (
          READ, "user", rate="user"),
     Rule("recommendations.admin", "recommendations", r"/api/recommendations/(offer-rules(/.*)?|status)",
          ANY, "admin", rate="user"),
+    # Orders: shoppers place, read, cancel, return and reorder their own (the service checks
+    # whose); the admin list and manual actions are for admins. The payments webhook is internal
+    # (payments -> orders directly) and never reachable through the gateway.
+    Rule("orders.admin", "orders", r"/api/orders/admin(/.*)?", ANY, "admin", rate="user"),
+    Rule("orders", "orders", r"/api/orders(/(?!admin$|webhooks$)[^/]+(/(cancel|returns|reorder))?)?",
+         frozenset({"GET", "HEAD", "POST"}), "user", rate="user"),
+    # Payments: cards, payments, confirmations and the wallet for signed-in users; capture, void,
+    # refunds and the ledger for admins; the (simulated) chain watcher's signed webhook is public.
+    Rule("payments.chain", "payments", r"/api/payments/webhooks/chain", frozenset({"POST"}), "public"),
+    Rule("payments.admin", "payments", rf"/api/payments/(ledger/balance|{SEG}/(capture|void|refunds))",
+         ANY, "admin", rate="user"),
+    Rule("payments", "payments", rf"/api/payments(/(cards|wallet|wallet/top-ups|{SEG}|{SEG}/confirm))?",
+         frozenset({"GET", "HEAD", "POST"}), "user", rate="user"),
+    # Delivery: carriers, pickup points and tracking pages are public, and so are the carriers'
+    # signed webhooks; quotes and one's shipments for signed-in users; booking and cancelling
+    # shipments for admins (the orders service).
+    Rule("delivery.public", "delivery", rf"/api/delivery/(carriers|pickup-points|tracking/{SEG})", READ,
+         "public"),
+    Rule("delivery.webhooks", "delivery", rf"/api/delivery/webhooks/{SEG}", frozenset({"POST"}), "public"),
+    Rule("delivery.quotes", "delivery", rf"/api/delivery/quotes(/{SEG})?", frozenset({"GET", "POST"}),
+         "user", rate="user"),
+    Rule("delivery.shipments", "delivery", rf"/api/delivery/shipments(/{SEG})?", READ, "user", rate="user"),
+    Rule("delivery.shipments.admin", "delivery", r"/api/delivery/shipments(/.*)?", WRITE, "admin",
+         rate="user"),
 )
 
 

@@ -48,3 +48,7 @@ def saga_worker() -> None:
     db.migrate()
     with contextlib.suppress(KeyboardInterrupt):
         SagaWorker(build_orders(settings, db).runner, settings).run(threading.Event())
+
+
+if __name__ == "__main__":
+    app()

@@ -45,3 +45,7 @@ def chain_confirm(
     headers = signed_headers(Settings().chain_secret, uuid.uuid4().hex, body, datetime.now(UTC))
     r = httpx.post(f"{url}/api/payments/webhooks/chain", content=body, headers=headers)
     typer.echo(f"{r.status_code} {r.text}")
+
+
+if __name__ == "__main__":
+    app()
