@@ -35,6 +35,7 @@ WORKERS: dict[str, list[str]] = {
 WORKERS.update({
     "inventory-sweeper": ["services.inventory.sweeper"],  # expires unpaid reservations
     "cart-sweeper": ["services.cart.sweeper"],  # cart.abandoned, expired checkout snapshots
+    "cart-offers": ["services.cart.offers"],  # personal offers from recommendations -> promotions
 })
 # Checkout: orders (its saga worker runs inside the service), payments and delivery; the orders
 # bus consumer (shipped/delivered, payment news), the payments webhook sender and the demo carrier.

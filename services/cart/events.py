@@ -12,7 +12,10 @@ The warehouse reads the first four types below; keep their fields.
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.platform.events import EventData, register
 
@@ -97,3 +100,26 @@ class CartQuantityChanged(EventData):
     new_quantity: int = Field(ge=1)
     unit_price_minor: int = Field(ge=0)
     currency: str = Field(min_length=3, max_length=3)
+
+
+# --- consumed ------------------------------------------------------------------------------------
+OFFERS_STREAM = "shop:events:recommendations"
+OFFERS_GROUP = "cart-offers"
+
+
+class OfferGrantedView(BaseModel):
+    """What the cart reads of `recommendation.offer_granted` (published by recommendations);
+    unknown fields are ignored so the publisher can add to its contract freely."""
+
+    model_config = ConfigDict(extra="ignore")
+    offer_id: str
+    user_id: str
+    campaign_id: str
+    name: str
+    kind: Literal["percent", "fixed"]
+    percent_bp: int | None = Field(default=None, ge=1, le=10_000)
+    amount_minor: int | None = Field(default=None, ge=1)
+    currency: str | None = None
+    min_subtotal_minor: int = Field(default=0, ge=0)
+    starts_at: datetime
+    ends_at: datetime

@@ -107,6 +107,17 @@ class PromotionBook:
                                  updated_at=now)
         return self._write(record, old_code=None)
 
+    def put(self, promotion_id: str, data: PromotionCreate) -> PromotionPublic:
+        """Create or replace the promotion with this id (personal offers keep their offer id)."""
+        now = datetime.now(UTC)
+        try:
+            current = self.get(promotion_id)
+        except NotFound:
+            current = None
+        record = PromotionPublic(**data.model_dump(), id=promotion_id,
+                                 created_at=current.created_at if current else now, updated_at=now)
+        return self._write(record, old_code=current.code if current else None)
+
     def update(self, promotion_id: str, changes: PromotionUpdate) -> PromotionPublic:
         current = self.get(promotion_id)
         merged = {**current.model_dump(exclude={"id", "created_at", "updated_at", "used"}),
