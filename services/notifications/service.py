@@ -69,6 +69,11 @@ def recipient_defaults(settings: NotificationsSettings) -> dict[str, Any]:
             "timezone": "UTC"}
 
 
+class RecipientNotYetKnown(Exception):
+    """The users stream is behind the stream this event came from (streams are not ordered
+    with each other, and several workers share them): the consumer retries the event later."""
+
+
 class Planner:
     """Turns one message intent into rows (notification + deliveries); shared by the consumer
     and admin campaigns so preferences are honoured the same way everywhere."""
@@ -85,10 +90,15 @@ class Planner:
                                         category=category.value)
         return f"{self.settings.public_base_url.rstrip('/')}/api/notifications/unsubscribe?token={token}"
 
-    def plan(self, session: Session, intent: Notify, *, event_id: str | None) -> list[Delivery]:
-        """Write the rows of one message; return its deliveries (empty when nothing is due)."""
+    def plan(self, session: Session, intent: Notify, *, event_id: str | None,
+             wait_for_recipient: bool = False) -> list[Delivery]:
+        """Write the rows of one message; return its deliveries (empty when nothing is due).
+        `wait_for_recipient`: raise `RecipientNotYetKnown` rather than send without an email
+        address when the user is not in the projection yet."""
         spec = domain.template_spec(intent.template)
         rec = recipient(session, intent.user_id)
+        if rec is None and wait_for_recipient and not intent.email and Channel.EMAIL in spec.channels:
+            raise RecipientNotYetKnown(f"user {intent.user_id} is not in the recipients projection yet")
         prefs = preferences_of(rec, self.settings)
         if not domain.category_enabled(spec.category, prefs):
             return []
@@ -159,8 +169,13 @@ class Notifier:
         except ValidationError as exc:  # retrying cannot fix a payload: dead-letter at once
             self.dead_letter(event, f"payload does not fit {event.type}: {exc.errors()[:3]}")
             return
-        stale = domain.is_stale(occurred_at=event.occurred_at, now=self.planner.clock(),
+        now = self.planner.clock()
+        stale = domain.is_stale(occurred_at=event.occurred_at, now=now,
                                 max_age_s=self.settings.max_event_age_s)
+        # A young event may wait for its recipient; an older one goes out without email (still
+        # in the centre and pushed) instead of ending in the dead-letter stream.
+        young = not domain.is_stale(occurred_at=event.occurred_at, now=now,
+                                    max_age_s=self.settings.recipient_wait_s)
         for intent in intents:
             if isinstance(intent, RecipientFacts):
                 self.remember(session, intent)
@@ -169,7 +184,7 @@ class Notifier:
                          occurred_at=event.occurred_at.isoformat())
             else:
                 try:
-                    self.planner.plan(session, intent, event_id=event.id)
+                    self.planner.plan(session, intent, event_id=event.id, wait_for_recipient=young)
                 except (domain.UnknownTemplate, TemplateError) as exc:
                     self.dead_letter(event, f"cannot render {intent.template}: {exc}")
 

@@ -39,6 +39,9 @@ class NotificationsSettings(DatabaseSettings):
     dispatch_batch: int = 200
     max_event_age_s: float = 2 * 24 * 3600
     """Older events still update the recipients projection but send nothing."""
+    recipient_wait_s: float = 5.0
+    """How long an event for a user not yet in the projection is retried (the consumer's
+    backoff) before it is sent without email; keep it below the consumer's total retry time."""
     default_quiet_start: str | None = "22:00"
     default_quiet_end: str | None = "08:00"
 

@@ -85,6 +85,8 @@ class Worker:
             idempotency=RelevantOnly(SqlIdempotency(self.db, PROCESSED, GROUP), HANDLED_TYPES,
                                      self.dispatcher.notify),
             consumer_name=consumer_name)
+        self.ready = threading.Event()
+        """Set once migrated and consuming (tests and the benchmark wait for it)."""
 
     async def check_smtp(self) -> None:
         """A configured SMTP server must answer at start; the embedded sink may still be
@@ -106,6 +108,7 @@ class Worker:
                                   kwargs={"block_ms": self.block_ms}, daemon=True,
                                   name="notifications-consumer")
         thread.start()
+        self.ready.set()
         try:
             await self.dispatcher.run(stop)
         finally:

@@ -79,7 +79,7 @@ class WorkerThread:
         self.started = threading.Event()
         self.thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
         self.thread.start()
-        assert self.started.wait(30), "worker did not start"
+        assert self.started.wait(30) and worker.ready.wait(30), "worker did not start"
 
     async def _main(self) -> None:
         self.loop, self.stop_event = asyncio.get_running_loop(), asyncio.Event()

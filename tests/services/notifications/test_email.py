@@ -165,3 +165,49 @@ def test_old_events_update_the_projection_but_send_nothing(notifications: Notifi
     n.wait_idle()
     assert mail.subject == "Оплата заказа O-NEW получена"  # the old registration's locale counts
     assert len(n.mails("gil@example.com")) == 1
+
+
+def test_two_workers_share_the_work_and_send_each_message_once(
+        make_notifications, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.services.notifications.conftest import start_worker
+
+    n = make_notifications()
+    second = start_worker(n.settings, redis_url)
+    try:
+        for i in range(10):
+            register(n, f"w{i}", f"w{i}@example.com")
+        for i in range(40):
+            n.publish(OrderPaid(order_id=f"O-{i}", user_id=f"w{i % 10}", payment_id="p",
+                                amount_minor=i, currency="EUR"), source="orders")
+        eventually(lambda: len(n.deliveries(channel="email")) == 40, timeout=30)
+        n.wait_idle()
+        ids = [m.message["Message-ID"] for m in n.mails()]
+        assert len(ids) == 40 and len(set(ids)) == 40
+        assert n.worker is not None
+        assert n.worker.worker.consumer.stats["handled"] + second.worker.consumer.stats["handled"] == 50
+    finally:
+        second.stop()
+
+
+def test_a_configured_smtp_server_must_answer_at_start(make_notifications, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    import pytest
+
+    from services.notifications.worker import Worker
+    from tests.support.servers import free_port
+
+    n = make_notifications(worker=False, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    with pytest.raises(SystemExit, match="SMTP_URL is set but the server does not answer"):
+        asyncio.run(Worker(n.settings, redis_url=redis_url).run(asyncio.Event()))
+
+
+def test_an_order_event_ahead_of_the_registration_waits_for_it(notifications: Notifications) -> None:
+    n = notifications
+    n.publish(OrderPaid(order_id="O-EARLY", user_id="late", payment_id="p", amount_minor=1,
+                        currency="EUR"), source="orders")
+    assert n.worker is not None
+    eventually(lambda: n.worker.worker.consumer.stats["failed"] >= 1)  # retried, not dropped
+    register(n, "late", "late@example.com")
+    [mail] = eventually(lambda: n.mails("late@example.com"))
+    assert mail.subject == "Payment received for order O-EARLY"
