@@ -38,7 +38,7 @@ from bench._http import RESULTS, ROOT, free_port, uvicorn_process, wait_healthy
 
 EMAILS = int(os.environ.get("BENCH_NOTIFY_EMAILS", "2000"))
 RECIPIENTS = 200
-CLIENTS = int(os.environ.get("BENCH_NOTIFY_CLIENTS", "1000"))
+CLIENTS = int(os.environ.get("BENCH_NOTIFY_CLIENTS", "1000"))  # >= E2E_EVENTS
 ROUNDS = 10
 E2E_EVENTS = 200
 SMTP_CONNECTIONS = 4
@@ -122,6 +122,9 @@ def bench_emails(r: redis.Redis, sink_port: int, maildir: Path, db_path: Path) -
     for i in range(RECIPIENTS):
         pipe.xadd("shop:events:users", {"event": event("user.registered", "users", {
             "user_id": f"mail-{i}", "email": f"mail{i}@example.com", "locale": "ru" if i % 2 else "en"})})
+    for i in range(E2E_EVENTS):  # the shoppers of the end-to-end push run, known beforehand
+        pipe.xadd("shop:events:users", {"event": event("user.registered", "users", {
+            "user_id": f"ws-{i}", "email": f"ws{i}@example.com"})})
     pipe.execute()
 
     def recipients() -> int:
@@ -131,7 +134,7 @@ def bench_emails(r: redis.Redis, sink_port: int, maildir: Path, db_path: Path) -
         except sqlite3.OperationalError:
             return 0
 
-    wait_for(lambda: recipients() >= RECIPIENTS, 120, "the recipients projection")
+    wait_for(lambda: recipients() >= RECIPIENTS + E2E_EVENTS, 120, "the recipients projection")
     pipe = r.pipeline(transaction=False)
     for i in range(EMAILS):
         pipe.xadd("shop:events:orders", {"event": event("order.paid", "orders", {

@@ -52,13 +52,13 @@ class Dispatcher:
         self.clock = clock
         self.rand = rand
         self.stats = {"sent": 0, "retried": 0, "failed": 0}
-        self._wake: asyncio.Event | None = None
+        self._wakes: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def claim(self) -> list[Claimed]:
+    def claim(self, channel: str | None = None) -> list[Claimed]:
         now = self.clock()
         with self.db.session() as session:
-            rows = due_deliveries(session, now, self.settings.dispatch_batch)
+            rows = due_deliveries(session, now, self.settings.dispatch_batch, channel)
             claimed = []
             for row in rows:
                 row.status, row.attempts = SENDING, row.attempts + 1
@@ -107,30 +107,37 @@ class Dispatcher:
                     row.next_attempt_at = now + timedelta(seconds=delay)
                     self.stats["retried"] += 1
 
-    async def dispatch_once(self) -> int:
-        claimed = await asyncio.to_thread(self.claim)
+    async def dispatch_once(self, channel: str | None = None) -> int:
+        claimed = await asyncio.to_thread(self.claim, channel)
         if not claimed:
             return 0
         outcomes = await asyncio.gather(*(self._send(item) for item in claimed))
         await asyncio.to_thread(self.record, list(outcomes))
-        log.info("dispatched", batch=len(claimed), **self.stats)
+        log.info("dispatched", channel=channel, batch=len(claimed), **self.stats)
         return len(claimed)
 
     def notify(self) -> None:
         """Thread-safe: new deliveries were committed, look now instead of at the next poll."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None:
+            for wake in self._wakes.values():
+                self._loop.call_soon_threadsafe(wake.set)
 
     async def run(self, stop: asyncio.Event, *, idle_s: float = 0.5) -> None:
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        """One loop per channel: a slow or failing SMTP server never holds back live push."""
+        self._wakes = {name: asyncio.Event() for name in self.channels}
+        self._loop = asyncio.get_running_loop()
+        await asyncio.gather(*(self._run_channel(name, stop, idle_s) for name in self.channels))
+
+    async def _run_channel(self, channel: str, stop: asyncio.Event, idle_s: float) -> None:
+        wake = self._wakes[channel]
         while not stop.is_set():
             try:
-                self._wake.clear()
-                if await self.dispatch_once() >= self.settings.dispatch_batch:
+                wake.clear()
+                if await self.dispatch_once(channel) >= self.settings.dispatch_batch:
                     continue  # more may be due right away
             except Exception:
-                log.exception("dispatch_failed")
-            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+                log.exception("dispatch_failed", channel=channel)
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()

@@ -149,12 +149,15 @@ def mark_read(session: Session, user_id: str, ids: list[str] | None, now: dateti
     return session.execute(query.values(read_at=now)).rowcount or 0
 
 
-def due_deliveries(session: Session, now: datetime, limit: int) -> list[Delivery]:
+def due_deliveries(session: Session, now: datetime, limit: int, channel: str | None = None
+                   ) -> list[Delivery]:
     """Pending deliveries whose time has come, plus `sending` ones whose lease expired (the
     worker that claimed them died); claimed rows are skipped by other workers on PostgreSQL."""
     query = (select(Delivery)
              .where(Delivery.status.in_((PENDING, SENDING)), Delivery.next_attempt_at <= now)
              .order_by(Delivery.next_attempt_at).limit(limit))
+    if channel is not None:
+        query = query.where(Delivery.channel == channel)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))

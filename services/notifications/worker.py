@@ -89,16 +89,16 @@ class Worker:
         """Set once migrated and consuming (tests and the benchmark wait for it)."""
 
     async def check_smtp(self) -> None:
-        """A configured SMTP server must answer at start; the embedded sink may still be
-        starting (the dispatcher retries until it answers)."""
+        """A configured SMTP server must answer at start. The embedded sink is not checked: it
+        may still be starting, and the dispatcher retries until it answers."""
         email = self.channels["email"]
         assert isinstance(email, EmailChannel)
+        if self.settings.embedded_smtp:
+            return
         try:
             await email.check()
         except Exception as exc:
-            if not self.settings.embedded_smtp:
-                raise SystemExit(f"SMTP_URL is set but the server does not answer: {exc}") from exc
-            log.warning("smtp_sink_not_answering_yet", url=self.settings.effective_smtp_url)
+            raise SystemExit(f"SMTP_URL is set but the server does not answer: {exc}") from exc
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.to_thread(self.db.migrate)

@@ -211,3 +211,26 @@ def test_an_order_event_ahead_of_the_registration_waits_for_it(notifications: No
     register(n, "late", "late@example.com")
     [mail] = eventually(lambda: n.mails("late@example.com"))
     assert mail.subject == "Payment received for order O-EARLY"
+
+
+def test_a_hanging_smtp_server_does_not_hold_back_push(make_notifications) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import time
+
+    with socket.socket() as blackhole:  # accepts connections, never says a word
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(16)
+        n = make_notifications(sink_port=blackhole.getsockname()[1], send_timeout_s=3)
+        register(n, "h1", "h1@example.com")
+        n.publish(OrderPaid(order_id="O-A", user_id="h1", payment_id="p", amount_minor=1,
+                            currency="EUR"), source="orders")
+        eventually(lambda: any(d.status == "sending" for d in n.deliveries(channel="email")))
+        pubsub = n.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe("notifications:push:h1")
+        started = time.monotonic()
+        n.publish(OrderPaid(order_id="O-B", user_id="h1", payment_id="p", amount_minor=1,
+                            currency="EUR"), source="orders")
+        message = eventually(lambda: pubsub.get_message(timeout=0.05), timeout=5)
+        assert b"O-B" in message["data"] and time.monotonic() - started < 1.0
+        assert all(d.status != "sent" for d in n.deliveries(channel="email"))
+        pubsub.close()
