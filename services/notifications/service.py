@@ -12,13 +12,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from jinja2 import TemplateError
 from pydantic import ValidationError
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from services.notifications import domain
+from services.notifications.channels import push_channel
 from services.notifications.domain import Category, Channel, Preferences
 from services.notifications.events import GROUP
 from services.notifications.intents import Notify, RecipientFacts, intents_for
@@ -27,6 +30,7 @@ from services.notifications.settings import NotificationsSettings
 from services.notifications.store import (
     FAILED,
     PENDING,
+    SENT,
     Delivery,
     Notification,
     Recipient,
@@ -91,10 +95,11 @@ class Planner:
         return f"{self.settings.public_base_url.rstrip('/')}/api/notifications/unsubscribe?token={token}"
 
     def plan(self, session: Session, intent: Notify, *, event_id: str | None,
-             wait_for_recipient: bool = False) -> list[Delivery]:
+             wait_for_recipient: bool = False, push_now: bool = False) -> list[Delivery]:
         """Write the rows of one message; return its deliveries (empty when nothing is due).
         `wait_for_recipient`: raise `RecipientNotYetKnown` rather than send without an email
-        address when the user is not in the projection yet."""
+        address when the user is not in the projection yet. `push_now`: the caller publishes
+        the push itself once the transaction committed (its row is recorded as sent)."""
         spec = domain.template_spec(intent.template)
         rec = recipient(session, intent.user_id)
         if rec is None and wait_for_recipient and not intent.email and Channel.EMAIL in spec.channels:
@@ -132,8 +137,9 @@ class Planner:
             rows.append(Delivery(id=new_id(), user_id=intent.user_id, event_id=event_id,
                                  notification_id=note.id if note else None, channel=channel.value,
                                  template=spec.name, address=address, payload=payload,
-                                 status=status, attempts=0, next_attempt_at=at, last_error=error,
-                                 created_at=now))
+                                 status=status, attempts=int(status == SENT), next_attempt_at=at,
+                                 last_error=error, created_at=now,
+                                 sent_at=now if status == SENT else None))
 
         if email_error and Channel.EMAIL in spec.channels:  # kept visible, never retried
             delivery(Channel.EMAIL, raw_email, {}, status=FAILED, error=email_error)
@@ -147,7 +153,7 @@ class Planner:
                 delivery(channel, rec.phone if rec else None, {"short": rendered.short},
                          at=quiet or now)
             else:
-                delivery(channel, None, {
+                delivery(channel, None, status=SENT if push_now else PENDING, payload={
                     "type": "notification", "id": note.id if note else None, "template": spec.name,
                     "category": spec.category.value, "title": rendered.subject,
                     "body": rendered.short, "link": link, "created_at": now.isoformat()})
@@ -156,14 +162,34 @@ class Planner:
 
 
 class Notifier:
-    """The consumer's handler (`handler(event, session)` for `platform.consumer.Consumer`)."""
+    """The consumer's handler (`handler(event, session)` for `platform.consumer.Consumer`).
+
+    Live pushes skip the delivery table's send loop: they are published straight after the
+    event's transaction commits (`publish_pushes`, called by the worker), which saves two
+    transactions per message and keeps the event-to-browser time low. A crash in between loses
+    the live copy only; the notification centre has the message.
+    """
 
     def __init__(self, *, settings: NotificationsSettings, redis: Redis, planner: Planner):
         self.settings = settings
         self.redis = redis
         self.planner = planner
+        self.pending_pushes: list[tuple[str, dict[str, Any]]] = []
+
+    def publish_pushes(self) -> None:
+        pushes, self.pending_pushes = self.pending_pushes, []
+        if not pushes:
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for user_id, payload in pushes:
+                pipe.publish(push_channel(user_id), orjson.dumps(payload))
+            pipe.execute()
+        except RedisError:
+            log.warning("push_publish_failed", count=len(pushes))
 
     def handle(self, event: Event, session: Session) -> None:
+        self.pending_pushes = []  # a rolled-back attempt's pushes are forgotten
         try:
             intents = intents_for(event.type, event.data, base_url=self.settings.public_base_url)
         except ValidationError as exc:  # retrying cannot fix a payload: dead-letter at once
@@ -184,7 +210,10 @@ class Notifier:
                          occurred_at=event.occurred_at.isoformat())
             else:
                 try:
-                    self.planner.plan(session, intent, event_id=event.id, wait_for_recipient=young)
+                    rows = self.planner.plan(session, intent, event_id=event.id,
+                                             wait_for_recipient=young, push_now=True)
+                    self.pending_pushes += [(r.user_id or "", r.payload) for r in rows
+                                            if r.channel == Channel.PUSH]
                 except (domain.UnknownTemplate, TemplateError) as exc:
                     self.dead_letter(event, f"cannot render {intent.template}: {exc}")
 

@@ -83,10 +83,15 @@ class Worker:
         self.consumer = Consumer(
             self.redis, group=GROUP, streams=STREAMS, handler=self.notifier.handle,
             idempotency=RelevantOnly(SqlIdempotency(self.db, PROCESSED, GROUP), HANDLED_TYPES,
-                                     self.dispatcher.notify),
+                                     self.after_commit),
             consumer_name=consumer_name)
         self.ready = threading.Event()
         """Set once migrated and consuming (tests and the benchmark wait for it)."""
+
+    def after_commit(self) -> None:
+        """An event's rows are committed: push live copies now, wake the send loops."""
+        self.notifier.publish_pushes()
+        self.dispatcher.notify()
 
     async def check_smtp(self) -> None:
         """A configured SMTP server must answer at start. The embedded sink is not checked: it
