@@ -163,3 +163,12 @@ def test_fit_and_recommend_leave_the_input_matrix_alone(name: str, clustered) ->
         model = build(name, SPECS[name]).fit(x, side=side)
         model.recommend(np.arange(x.shape[0]), x, N=5)
         np.testing.assert_array_equal(x.toarray(), before)
+
+
+def test_als_thread_count_does_not_change_the_factors(clustered) -> None:
+    train, _, _ = clustered
+    params = {"factors": 8, "regularization": 0.1, "iterations": 8, "binarize": True}
+    one = build("als", {**params, "num_threads": 1}).fit(train)
+    two = build("als", {**params, "num_threads": 2}).fit(train)
+    np.testing.assert_array_equal(one.item_factors, two.item_factors)
+    np.testing.assert_array_equal(one.user_factors, two.user_factors)
