@@ -4,7 +4,7 @@ is left (a wait, a retry, a killed process), in the saga worker."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from services.orders import domain, events
 from services.orders.clients import Neighbours, Rejected, Transient
 from services.orders.domain import OrderRuleError
-from services.orders.saga import SagaRunner, set_status
+from services.orders.saga import SagaRunner, new_owner, set_status
 from services.orders.schemas import (
     AdminAction,
     OrderCreate,
@@ -77,15 +77,16 @@ class Orders:
             raise Unavailable("A service the checkout needs is not answering; try again.",
                               slug="checkout-unavailable", headers={"Retry-After": "2"}) from exc
         order = self._new_order(user, data, key, fingerprint, snapshot, quote)
+        owner = new_owner()  # the saga is born leased to this request: the worker leaves it be
         try:
-            self._insert(order)
+            self._insert(order, owner)
         except IntegrityError:
             existing = self._by_key(user.user_id, key)
             if existing is None:
                 raise Conflict("This cart snapshot has already been ordered.",
                                slug="snapshot-already-ordered") from None
             return self._replay(existing, fingerprint), False
-        self._run_saga(order.id)
+        self._run_saga(order.id, owner)
         return self.get(order.id, None), True
 
     def _by_key(self, user_id: str, key: str) -> Order | None:
@@ -157,7 +158,7 @@ class Orders:
                      address=data.address.model_dump(), delivery=delivery,
                      payment=data.payment.model_dump(), created_at=now, updated_at=now, **money)
 
-    def _insert(self, order: Order) -> None:
+    def _insert(self, order: Order, owner: str) -> None:
         now = order.created_at
         with self.db.session() as session:
             session.add(order)
@@ -166,7 +167,8 @@ class Orders:
                                      reason="order placed", actor=order.user_id, at=now))
             session.add(Saga(order_id=order.id, step=domain.RESERVE, state=domain.RUNNING, attempts=0,
                              next_run_at=now, committed=False, snapshot_accepted=False,
-                             compensations=[], updated_at=now,
+                             compensations=[], updated_at=now, lease_owner=owner,
+                             lease_until=now + timedelta(seconds=self.settings.saga_lease_s),
                              payment_deadline=domain.payment_deadline(now, self.settings.payment_deadline_s)))
             outbox.publish(session, events.OrderPlaced(
                 order_id=order.id, user_id=order.user_id, session_id=order.session_id,
@@ -178,9 +180,9 @@ class Orders:
                 currency=order.currency, promo_codes=order.promo_codes,
                 campaign_ids=order.campaign_ids), subject=order.id)
 
-    def _run_saga(self, order_id: str) -> None:
+    def _run_saga(self, order_id: str, owner: str | None = None) -> None:
         try:
-            self.runner.run(order_id)
+            self.runner.run(order_id, owner)
         except Exception:  # the saga worker takes over from what was recorded
             log.exception("saga_run_failed", order_id=order_id)
 

