@@ -11,6 +11,7 @@ up to `max_attempts`; permanent ones fail at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,15 @@ from sqlalchemy import select
 from services.notifications import domain
 from services.notifications.channels import Channel, Outgoing, SendError
 from services.notifications.settings import NotificationsSettings
-from services.notifications.store import FAILED, PENDING, SENDING, SENT, Delivery, due_deliveries
+from services.notifications.store import (
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    Delivery,
+    due_deliveries,
+    prune,
+)
 from services.platform.db import Database
 
 log = structlog.get_logger("dispatcher")
@@ -122,11 +131,28 @@ class Dispatcher:
             for wake in self._wakes.values():
                 self._loop.call_soon_threadsafe(wake.set)
 
+    def prune(self) -> dict[str, int]:
+        cutoff = self.clock() - timedelta(days=self.settings.retention_days)
+        with self.db.session() as session:
+            removed = prune(session, cutoff)
+        log.info("pruned", **removed)
+        return removed
+
+    async def _prune_forever(self, stop: asyncio.Event, every_s: float = 3600) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.prune)
+            except Exception:
+                log.exception("prune_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
     async def run(self, stop: asyncio.Event, *, idle_s: float = 0.5) -> None:
         """One loop per channel: a slow or failing SMTP server never holds back live push."""
         self._wakes = {name: asyncio.Event() for name in self.channels}
         self._loop = asyncio.get_running_loop()
-        await asyncio.gather(*(self._run_channel(name, stop, idle_s) for name in self.channels))
+        await asyncio.gather(self._prune_forever(stop),
+                             *(self._run_channel(name, stop, idle_s) for name in self.channels))
 
     async def _run_channel(self, channel: str, stop: asyncio.Event, idle_s: float) -> None:
         wake = self._wakes[channel]

@@ -42,6 +42,8 @@ class NotificationsSettings(DatabaseSettings):
     recipient_wait_s: float = 5.0
     """How long an event for a user not yet in the projection is retried (the consumer's
     backoff) before it is sent without email; keep it below the consumer's total retry time."""
+    retention_days: int = 30
+    """Finished deliveries and processed-event ids older than this are pruned (hourly)."""
     default_quiet_start: str | None = "22:00"
     default_quiet_end: str | None = "08:00"
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    delete,
     func,
     select,
     update,
@@ -177,3 +178,16 @@ def opted_in_recipients(session: Session, user_ids: list[str] | None) -> list[Re
 
 def dev_sms(session: Session, limit: int) -> list[DevSms]:
     return list(session.scalars(select(DevSms).order_by(DevSms.created_at.desc()).limit(limit)))
+
+
+def prune(session: Session, cutoff: datetime) -> dict[str, int]:
+    """Forget finished deliveries, dev SMS and processed ids older than `cutoff` (the centre's
+    notifications stay: they are the shopper's history). Processed ids older than any redelivery
+    window protect nothing: the consumer skips events that old anyway (`max_event_age_s`)."""
+    done = Delivery.status.in_((SENT, FAILED))
+    statements = {
+        "deliveries": delete(Delivery).where(done, Delivery.created_at < cutoff),
+        "dev_sms": delete(DevSms).where(DevSms.created_at < cutoff),
+        "processed": delete(PROCESSED).where(PROCESSED.c.processed_at < cutoff),
+    }
+    return {name: session.execute(stmt).rowcount or 0 for name, stmt in statements.items()}

@@ -234,3 +234,25 @@ def test_a_hanging_smtp_server_does_not_hold_back_push(make_notifications) -> No
         assert b"O-B" in message["data"] and time.monotonic() - started < 1.0
         assert all(d.status != "sent" for d in n.deliveries(channel="email"))
         pubsub.close()
+
+
+def test_old_finished_deliveries_are_pruned_but_the_centre_keeps_its_history(
+        notifications: Notifications) -> None:
+    n = notifications
+    register(n, "u10", "hal@example.com")
+    n.publish(OrderPaid(order_id="O-P", user_id="u10", payment_id="p", amount_minor=1,
+                        currency="EUR"), source="orders")
+    eventually(lambda: n.mails("hal@example.com"))
+    n.wait_idle()
+    assert n.worker is not None
+    dispatcher = n.worker.worker.dispatcher
+    assert dispatcher.prune() == {"deliveries": 0, "dev_sms": 0, "processed": 0}
+    real_clock = dispatcher.clock
+    dispatcher.clock = lambda: real_clock() + timedelta(days=31)
+    try:
+        removed = dispatcher.prune()
+    finally:
+        dispatcher.clock = real_clock
+    assert removed["deliveries"] == 2 and removed["processed"] == 2
+    assert n.deliveries() == []
+    assert n.http.get("/api/notifications", headers=n.auth("u10")).json()["total"] == 1
