@@ -9,6 +9,11 @@ import typer
 app = typer.Typer(help="Delivery: the simulated carrier.", no_args_is_help=True)
 
 
+@app.callback()
+def main() -> None:
+    """Keep `simulate` a named sub-command (typer would fold a lone command into the app)."""
+
+
 @app.command()
 def simulate(
     step_s: Annotated[float | None, typer.Option(help="Seconds per step (default from settings)")] = None,
