@@ -162,3 +162,30 @@ def test_stale_events() -> None:
     assert domain.is_stale(occurred_at=datetime(2026, 1, 7, tzinfo=UTC), now=now, max_age_s=86400)
     assert not domain.is_stale(occurred_at=datetime(2026, 1, 9, 12, tzinfo=UTC), now=now,
                                max_age_s=86400)
+
+
+def test_views_accept_the_producers_real_payloads() -> None:
+    """Each view reads the payload its producer's registered contract makes."""
+    from services.delivery.events import ShipmentCreated
+    from services.inventory.events import BackInStock
+    from services.orders.events import OrderCancelled, OrderLine, OrderPlaced, OrderRefunded
+    from services.payments.events import PaymentFailed
+
+    payloads = {
+        "shipment.created": ShipmentCreated(
+            shipment_id="s", order_id="O-1", user_id="u", carrier="DHL", service_level="standard",
+            tracking_number="TN", price_minor=0, currency="EUR", eta_min_days=1, eta_max_days=3),
+        "order.placed": OrderPlaced(order_id="O-1", user_id="u", subtotal_minor=1, total_minor=1,
+                                    currency="EUR", lines=[OrderLine(sku="s", product_id="p",
+                                                                     quantity=1, unit_price_minor=1)]),
+        "order.cancelled": OrderCancelled(order_id="O-1", user_id="u", reason="out of stock"),
+        "order.refunded": OrderRefunded(order_id="O-1", user_id="u", amount_minor=1, currency="EUR"),
+        "payment.failed": PaymentFailed(payment_id="p", order_id="O-1", user_id="u", amount_minor=1,
+                                        currency="EUR", method="card", reason="declined"),
+        "inventory.back_in_stock": BackInStock(sku="s", user_id="u", available=2),
+    }
+    renderer = Renderer()
+    for event_type, data in payloads.items():
+        [intent] = intents_for(event_type, data.model_dump(mode="json"), base_url="https://shop.test")
+        assert isinstance(intent, Notify) and intent.user_id == "u"
+        assert renderer.render(intent.template, locale="ru", params=intent.params).subject
