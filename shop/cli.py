@@ -136,6 +136,31 @@ def seed(
                f"in {report.timings}")
 
 
+@app.command()
+def simulate(
+    shoppers: Annotated[int, typer.Option(help="simulated shoppers (through the gateway)")] = 0,
+    days: Annotated[int, typer.Option(help="days the shoppers visit over")] = 7,
+    seed: Annotated[int, typer.Option(help="same seed, same shoppers and choices")] = 1,
+    bulk_events: Annotated[int, typer.Option(help="instead: write N events straight into the lake")] = 0,
+    gateway: Annotated[str | None, typer.Option(help="gateway URL (default: this stack's)")] = None,
+) -> None:
+    """Fill the platform with realistic activity: live shoppers, or a bulk lake for benchmarks."""
+    if bulk_events:
+        from warehouse.cli import simulate_bulk
+
+        simulate_bulk(events=bulk_events, seed=seed, days=days, start=None, lake=None)
+        return
+    if shoppers <= 0:
+        raise typer.BadParameter("give --shoppers N (or --bulk-events N)")
+    from shop.processes import Stack
+    from shop.simulator import simulate_shoppers
+
+    url = gateway or f"http://127.0.0.1:{Stack.from_env().port('gateway')}"
+    counts = simulate_shoppers(url, shoppers=shoppers, days=days, seed=seed)
+    for what, n in sorted(counts.items()):
+        typer.echo(f"  {what:28} {n:>8,}")
+
+
 @app.command("redis-server")
 def redis_server() -> None:
     """Run the embedded Redis-compatible server in the foreground."""

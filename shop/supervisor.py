@@ -121,6 +121,8 @@ def up(stack: Stack, health_timeout: float = 90.0) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         missing = wait_healthy(progs, health_timeout)
+        if proc.poll() is None and "users" not in missing:
+            provision_service_accounts()
         if proc.poll() is None:
             if missing:
                 print(f"  not healthy yet: {', '.join(missing)} (see {stack.data_dir}/logs)",
@@ -135,6 +137,24 @@ def up(stack: Stack, health_timeout: float = 90.0) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             return 1
+
+
+def provision_service_accounts() -> None:
+    """Services that call others on their own behalf (orders: reservations, payments, shipments)
+    sign in with an admin service account; outside production `shop up` creates them from the
+    services' settings, so a fresh machine works without a manual `shop admin create`."""
+    from services.orders.settings import OrdersSettings
+    from services.users.app import build_accounts, database
+    from services.users.keys import Keyring
+    from services.users.settings import UsersSettings
+
+    users = UsersSettings()
+    if users.env == "production":
+        return
+    accounts = build_accounts(users, database(users), Keyring())
+    orders = OrdersSettings()
+    accounts.create_admin(email=orders.service_email, password=orders.service_password,
+                          full_name="orders service")
 
 
 def rpc(stack: Stack) -> xmlrpc.client.ServerProxy:

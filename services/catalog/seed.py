@@ -75,7 +75,7 @@ def ensure_categories(db: Database, paths: set[tuple[str, ...]]) -> tuple[dict[s
     return ids, created
 
 
-def _row(p: dict[str, Any], category_id: int, now: datetime) -> dict[str, Any]:
+def _row(p: dict[str, Any], category_id: int, now: datetime, currency: str) -> dict[str, Any]:
     reviews = p.get("reviews")
     baseline = domain.Rating(0, 0) if reviews is not None else domain.imported_baseline(
         average=float(p.get("rating_avg") or 0), count=int(p.get("rating_count") or 0))
@@ -85,7 +85,7 @@ def _row(p: dict[str, Any], category_id: int, now: datetime) -> dict[str, Any]:
         "brand": p.get("brand"), "category_id": category_id,
         "attributes": domain.clean_attributes(p.get("attributes") or {}),
         "tags": list(p.get("tags") or []), "price_minor": int(p["price_minor"]),
-        "currency": p.get("currency") or "USD",
+        "currency": currency,  # demo prices are taken as the shop's own currency
         "rating_sum": baseline.sum, "rating_count": baseline.count,
         "imported_rating_sum": baseline.sum, "imported_rating_count": baseline.count,
         "created_at": created, "updated_at": p.get("updated_at") or created,
@@ -113,7 +113,8 @@ def seed_products(db: Database, products: Iterable[dict[str, Any]], *, settings:
             report.skipped += len(chunk) - len(fresh)
             if not fresh:
                 continue
-            rows = [_row(p, category_ids["/".join(p["category_path"])], now) for p in fresh]
+            rows = [_row(p, category_ids["/".join(p["category_path"])], now, settings.currency)
+                    for p in fresh]
             ids = session.execute(insert(Product).returning(Product.id, sort_by_parameter_order=True),
                                   rows).scalars().all()
             known = set(session.scalars(select(Availability.sku)

@@ -32,6 +32,9 @@ class CatalogSettings(DatabaseSettings):
     max_body_bytes: int = 5 * MB + 256 * 1024
     """Room for one photo plus the multipart envelope; the photo's own cap is checked apart."""
     low_stock_threshold: int = 5
+    currency: str = Field("EUR", validation_alias="SHOP_CURRENCY", pattern=r"^[A-Z]{3}$")
+    """The shop's currency: seeded and generated products are priced in it (as are carts,
+    delivery rate cards and payments by default)."""
     opensearch_url: str | None = Field(None, validation_alias="OPENSEARCH_URL")
     search_dir_override: Path | None = Field(None, validation_alias="SEARCH_DIR")
     search_index: str = Field("products", validation_alias="SEARCH_INDEX")
