@@ -63,6 +63,7 @@ class QuoteRequest(Input):
 class QuotePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
+    user_id: str
     carrier: str
     service_level: str
     price_minor: int

@@ -39,12 +39,12 @@ admin = APIRouter(prefix="/api/orders/admin", tags=["orders admin"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderPublic)
-def place_order(body: OrderCreate, user: CurrentUser, orders: OrdersDep, response: Response,
-                idempotency_key: KeyHeader) -> OrderPublic:
+def place_order(body: OrderCreate, request: Request, user: CurrentUser, orders: OrdersDep,
+                response: Response, idempotency_key: KeyHeader) -> OrderPublic:
     """Order the cart snapshot with an address, a delivery quote and a payment method. The
     answer shows how far the checkout got (usually `fulfilling`; `awaiting_payment` with a
     `payment_action` when the shopper must confirm). Replays answer 200 with the same order."""
-    order, created = orders.place(user, body, idempotency_key)
+    order, created = orders.place(user, body, idempotency_key, bearer_token(request) or "")
     if not created:
         response.status_code = status.HTTP_200_OK
     return public(order)

@@ -128,6 +128,12 @@ class Neighbours:
         return self.call("payments", "POST", "/api/payments", json=body,
                          headers={"Idempotency-Key": f"order:{order['id']}:pay"})
 
+    def card_tokens(self, shopper_token: str) -> set[str]:
+        """The shopper's own saved cards (asked with the shopper's token: whose cards they are
+        is the payments service's call)."""
+        body = self.call("payments", "GET", "/api/payments/cards", bearer=shopper_token)[1]
+        return {c["token"] for c in body["items"]}
+
     def payment(self, payment_id: str) -> dict[str, Any]:
         return self.call("payments", "GET", f"/api/payments/{payment_id}")[1]
 

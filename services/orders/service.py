@@ -63,7 +63,8 @@ class Orders:
         self.db, self.settings, self.n, self.runner = db, settings, neighbours, runner
 
     # --- placing -------------------------------------------------------------------------------
-    def place(self, user: Identity, data: OrderCreate, key: str) -> tuple[Order, bool]:
+    def place(self, user: Identity, data: OrderCreate, key: str,
+              shopper_token: str) -> tuple[Order, bool]:
         """Same key and body -> the same order; same key, other body -> 409; concurrent
         submissions race on a unique (user, key) constraint, so exactly one order exists."""
         fingerprint = domain.request_fingerprint(data.model_dump(mode="json"))
@@ -73,6 +74,8 @@ class Orders:
         try:
             snapshot = self._snapshot(data.snapshot_id, user)
             quote = self._quote(data, user, snapshot["currency"])
+            if data.payment.card_token and data.payment.card_token not in self.n.card_tokens(shopper_token):
+                raise InvalidInput("Unknown card; add the card again.", slug="unknown-card")
         except Transient as exc:
             raise Unavailable("A service the checkout needs is not answering; try again.",
                               slug="checkout-unavailable", headers={"Retry-After": "2"}) from exc
@@ -124,6 +127,9 @@ class Orders:
         except Rejected as exc:
             raise InvalidInput("Unknown delivery option; ask for delivery quotes again.",
                                slug="unsupported-delivery-option") from exc
+        if quote["user_id"] != user.user_id:
+            raise InvalidInput("Unknown delivery option; ask for delivery quotes again.",
+                               slug="unsupported-delivery-option")
         problems = []
         if _aware(datetime.fromisoformat(quote["expires_at"])) < utcnow():
             problems.append("the delivery quote has expired")

@@ -105,7 +105,10 @@ def test_payments_down_fails_cleanly_and_releases_stock(make_shop: Callable[...,
     shop = make_shop(payments_url="http://127.0.0.1:9", saga_max_attempts=2)
     n = shop.n
     pid = n.product(900, stock=3)
-    body = n.order_body("fay", [(pid, 2)])
+    card_body = n.order_body("fay", [(pid, 2)])
+    problem(shop.place("fay", card_body), 503, "checkout-unavailable")  # the card cannot be checked
+    assert shop.orders.events() == []
+    body = {**card_body, "payment": {"method": "wallet"}}  # no up-front check: fails in the saga
     r = shop.place("fay", body)
     assert r.status_code == 201
     order_id = r.json()["id"]
@@ -253,6 +256,9 @@ def test_bad_input_is_refused_and_nothing_is_written(shop: Shop) -> None:
     for payload, status, slug in cases:
         problem(shop.place("kim", payload), status, slug)
     problem(shop.place("lou", body), 422, "unknown-snapshot")  # another shopper's snapshot
+    lous = n.order_body("lou", [(pid, 1)])
+    problem(shop.place("kim", {**body, "delivery": lous["delivery"]}), 422, "unsupported-delivery-option")
+    problem(shop.place("kim", {**body, "payment": lous["payment"]}), 422, "unknown-card")
     r = shop.orders.http.post("/api/orders", json=body, headers=n.issuer.auth("kim"))
     problem(r, 422, "validation-error")  # no Idempotency-Key
     problem(shop.orders.http.post("/api/orders", content=b"{", headers={
