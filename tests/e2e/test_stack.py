@@ -132,6 +132,27 @@ def test_account_journey_through_the_gateway(running: Running) -> None:
         time.sleep(0.5)
 
 
+def test_seed_and_simulated_shoppers_fill_the_platform(running: Running) -> None:
+    """`shop seed` then `shop simulate`: real shoppers' checkouts go through every service."""
+    shop = [sys.executable, "-m", "shop.cli"]
+    seeded = subprocess.run([*shop, "seed"], cwd=ROOT, env=running.env, capture_output=True,
+                            text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+    simulated = subprocess.run([*shop, "simulate", "--shoppers", "12", "--days", "2", "--seed", "7"],
+                               cwd=ROOT, env=running.env, capture_output=True, text=True, timeout=300)
+    assert simulated.returncode == 0, simulated.stderr[-3000:]
+    counts = {line.split()[0]: int(line.split()[1].replace(",", ""))
+              for line in simulated.stdout.splitlines() if len(line.split()) == 2}
+    assert counts["shoppers"] == 12 and counts["behaviour_events"] > 0
+    assert sum(n for k, n in counts.items() if k.startswith("orders_")) > 0, counts
+    assert not [k for k in counts if "refused_5" in k or k.startswith("http_error")], counts
+    lake = Path(running.env["SHOP_DATA_DIR"]) / "lake"
+    deadline = time.monotonic() + 20
+    while not list(lake.glob("order.placed/date=*/*.parquet")):
+        assert time.monotonic() < deadline, "orders never reached the lake"
+        time.sleep(0.5)
+
+
 def shop_status(running: Running) -> str:
     return subprocess.run([sys.executable, "-m", "shop.cli", "status"], cwd=ROOT, env=running.env,
                           capture_output=True, text=True, check=True,
