@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.platform.events import stream_for
 
 GROUP = "notifications"
-STREAMS = [stream_for(s) for s in ("users", "orders", "payments", "delivery", "inventory")]
+STREAMS = [stream_for(s) for s in ("users", "orders", "payments", "delivery", "inventory",
+                                   "recommendations")]
 
 
 class View(BaseModel):
@@ -119,3 +120,14 @@ class BackInStock(View):
     user_id: str
     product_id: str | None = None
     available: int
+
+
+class OfferGranted(View):
+    """`recommendation.offer_granted`: a personal offer the cart applies by itself (no code)."""
+
+    user_id: str
+    kind: str
+    percent_bp: int | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+    ends_at: datetime

@@ -114,6 +114,17 @@ def _back_in_stock(data: dict[str, Any], base: str) -> Intent:
                                                "link": base + target})
 
 
+def _offer(data: dict[str, Any], base: str) -> Intent:
+    v = ev.OfferGranted.model_validate(data)
+    if v.kind == "percent" and v.percent_bp:
+        discount = f"{v.percent_bp // 100}%" if v.percent_bp % 100 == 0 else f"{v.percent_bp / 100}%"
+    else:
+        amount = v.amount_minor or 0
+        discount = f"{amount // 100}.{amount % 100:02d} {v.currency or ''}".strip()
+    return Notify("personal_offer", v.user_id, {"code": "", "discount": discount,
+                                                "link": f"{base}/cart"})
+
+
 BUILDERS: dict[str, Builder] = {
     "user.registered": _registered,
     "user.email_verification_requested": _link("verify_email", "/verify-email"),
@@ -128,6 +139,7 @@ BUILDERS: dict[str, Builder] = {
     "payment.failed": _money_event("payment_failed", ev.PaymentFailed),
     "shipment.created": _shipped,
     "inventory.back_in_stock": _back_in_stock,
+    "recommendation.offer_granted": _offer,
 }
 HANDLED_TYPES = frozenset(BUILDERS)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -189,3 +189,22 @@ def test_views_accept_the_producers_real_payloads() -> None:
         [intent] = intents_for(event_type, data.model_dump(mode="json"), base_url="https://shop.test")
         assert isinstance(intent, Notify) and intent.user_id == "u"
         assert renderer.render(intent.template, locale="ru", params=intent.params).subject
+
+
+def test_personal_offers_from_recommendations_are_announced() -> None:
+    """The real `recommendation.offer_granted` payload becomes a personal_offer message with no code
+    (the cart applies the offer by itself), in both locales."""
+    from services.recommendations.events import OfferGranted
+
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    common = {"offer_id": "o1", "user_id": "u", "segment": "loyal", "rule_id": "r", "campaign_id": "c",
+              "name": "Thanks", "starts_at": now, "ends_at": now + timedelta(days=7)}
+    percent = OfferGranted(**common, kind="percent", percent_bp=1250).model_dump(mode="json")
+    fixed = OfferGranted(**common, kind="fixed", amount_minor=505, currency="EUR").model_dump(mode="json")
+    [p] = intents_for("recommendation.offer_granted", percent, base_url="https://shop.test")
+    [f] = intents_for("recommendation.offer_granted", fixed, base_url="https://shop.test")
+    assert (p.template, p.user_id, p.params["discount"]) == ("personal_offer", "u", "12.5%")
+    assert f.params["discount"] == "5.05 EUR" and f.params["link"] == "https://shop.test/cart"
+    for locale in ("en", "ru"):
+        out = Renderer().render("personal_offer", locale=locale, params=p.params)
+        assert "12.5%" in out.subject + out.text and "None" not in out.text + out.html
