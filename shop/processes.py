@@ -17,35 +17,30 @@ from services.platform.redis import EMBEDDED_PORT, embedded_redis_command
 
 PY = sys.executable
 
-HTTP_SERVICES: dict[str, int] = {"gateway": 0, "users": 1, "analytics": 9, "catalog": 2}
-"""Service name -> port offset. Later issues add catalog (2), cart (3), ... here."""
-HTTP_SERVICES.update({"notifications": 8})
-HTTP_SERVICES.update({"cart": 3, "inventory": 6})
-HTTP_SERVICES.update({"recommendations": 10})
+HTTP_SERVICES: dict[str, int] = {
+    "gateway": 0, "users": 1, "catalog": 2, "cart": 3, "orders": 4, "payments": 5,
+    "inventory": 6, "delivery": 7, "notifications": 8, "analytics": 9, "recommendations": 10,
+}
+"""Service name -> port offset (DESIGN.md's port table)."""
 
-RELAYED_SERVICES = ["users", "catalog"]
-"""Services with a transactional outbox, each relayed to its stream by its own process."""
-RELAYED_SERVICES.append("inventory")  # the cart has no outbox: MULTI/EXEC writes its stream
+RELAYED_SERVICES = ["users", "catalog", "inventory", "orders", "payments", "delivery"]
+"""Services with a transactional outbox, each relayed to its stream by its own process. (The cart
+writes its stream in the same MULTI/EXEC as the cart; analytics appends validated batches;
+recommendations publishes offers in one Redis transaction.)"""
 
 WORKERS: dict[str, list[str]] = {
-    "lake-writer": ["shop.cli", "lake-writer"],
-    "catalog-indexer": ["services.catalog.indexer"],  # catalog+inventory events -> search index
-}
-"""Background processes (consumers, sweepers, simulators): name -> `python -m` arguments."""
-WORKERS.update({
+    "lake-writer": ["shop.cli", "lake-writer"],  # every stream -> Parquet lake
+    "catalog-indexer": ["services.catalog.indexer"],  # catalog + inventory events -> search index
     "inventory-sweeper": ["services.inventory.sweeper"],  # expires unpaid reservations
     "cart-sweeper": ["services.cart.sweeper"],  # cart.abandoned, expired checkout snapshots
-    "cart-offers": ["services.cart.offers"],  # personal offers from recommendations -> promotions
-})
-# Checkout: orders (its saga worker runs inside the service), payments and delivery; the orders
-# bus consumer (shipped/delivered, payment news), the payments webhook sender and the demo carrier.
-HTTP_SERVICES.update({"orders": 4, "payments": 5, "delivery": 7})
-RELAYED_SERVICES.extend(["orders", "payments", "delivery"])
-WORKERS.update({
-    "orders-events": ["services.orders.cli", "events"],
-    "payments-webhooks": ["services.payments.cli", "webhooks"],
-    "carrier-simulator": ["services.delivery.cli", "simulate"],
-})
+    "cart-offers": ["services.cart.offers"],  # personal offers -> one-shopper promotions
+    "orders-events": ["services.orders.cli", "events"],  # shipped/delivered, payment news
+    "payments-webhooks": ["services.payments.cli", "webhooks"],  # signed webhooks to orders
+    "carrier-simulator": ["services.delivery.cli", "simulate"],  # advances demo shipments
+}
+"""Background processes (consumers, sweepers, simulators): name -> `python -m` arguments.
+The orders saga worker runs inside the orders service; the notifications worker and the SMTP
+sink are added in `programs()` because they share settings."""
 
 
 @dataclass(frozen=True)
