@@ -248,7 +248,8 @@ def main() -> None:
             pid = next(p.name for p in Path("/proc").iterdir() if p.name.isdigit()
                        and str(ports["orders"]).encode() in (p / "cmdline").read_bytes())
             spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", pid,
-                                    "-o", os.environ["BENCH_PROFILE"], "-f", "raw", "-d", "25", "-r", "50"])
+                                    "-o", os.environ["BENCH_PROFILE"], "-f", "raw", "-d", "25", "-r", "50",
+                                    "--gil"])
         gateway = run_phase("gateway", via_gateway, shoppers, CHECKOUTS_PER_CLIENT, ports)
         if spy:
             spy.wait()
