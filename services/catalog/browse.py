@@ -21,7 +21,7 @@ from services.catalog.schemas import (
 )
 from services.platform.errors import InvalidInput
 
-REFRESH_EVERY_S = 0.1
+REFRESH_EVERY_S = 0.0  # a reader reload costs ~25 µs: every query sees the last commit
 """How often this process picks up commits made by the indexer process (cheap when none)."""
 HIT_FIELDS = set(ProductHit.model_fields) - {"score", "highlights"}
 

@@ -106,3 +106,15 @@ class StockChangedView(BaseModel):
     model_config = ConfigDict(extra="ignore")
     sku: str = Field(min_length=1, max_length=64)
     available: int
+
+
+INDEX_SOURCE = "search"
+"""The catalog-indexer announces index commits on `shop:events:search`, so caches of search
+answers (the gateway's) are dropped only once the index really shows the change."""
+
+
+@register
+class IndexUpdated(EventData):
+    event_type = "search.index_updated"
+    index: str | None
+    products: int = Field(ge=0)

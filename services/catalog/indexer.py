@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 from search.backend import SearchBackend
 from services.catalog import domain
 from services.catalog.documents import all_documents, documents_for
-from services.catalog.events import INVENTORY_STREAM, SOURCE, STOCK_CHANGED, StockChangedView
+from services.catalog.events import (
+    INDEX_SOURCE,
+    INVENTORY_STREAM,
+    SOURCE,
+    STOCK_CHANGED,
+    IndexUpdated,
+    StockChangedView,
+)
 from services.catalog.store import (
     PROCESSED,
     IndexQueue,
@@ -37,7 +44,8 @@ from services.catalog.store import (
 )
 from services.platform.consumer import Consumer, SqlIdempotency
 from services.platform.db import Database
-from services.platform.events import Event, stream_for
+from services.platform.events import Event, make_event, stream_for
+from services.platform.outbox import STREAM_MAXLEN
 
 log = structlog.get_logger("catalog-indexer")
 
@@ -112,9 +120,17 @@ class Indexer:
         flushed = 0
         while n := self.flush():
             flushed += n
+        if flushed:
+            self._announce(flushed)
         if events or flushed:
             log.info("indexed", events=events, products=flushed, **self.stats)
         return events
+
+    def _announce(self, products: int) -> None:
+        event = make_event(IndexUpdated(index=self.backend.current_index(), products=products),
+                           source=INDEX_SOURCE)
+        self.consumer.redis.xadd(stream_for(INDEX_SOURCE), {"event": event.to_json()},
+                                 maxlen=STREAM_MAXLEN, approximate=True)
 
     def run(self, stop: threading.Event | None = None, *, block_ms: int = 200) -> None:
         self.bootstrap()

@@ -6,5 +6,7 @@ from __future__ import annotations
 from services.platform.events import stream_for
 
 CACHE_GROUP = "gateway-cache"
-INVALIDATING_STREAMS = [stream_for("catalog"), stream_for("inventory")]
-INVALIDATING_PREFIXES = ("catalog.", "review.", "inventory.stock_changed")
+INVALIDATING_STREAMS = [stream_for("catalog"), stream_for("inventory"), stream_for("search")]
+INVALIDATING_PREFIXES = ("catalog.", "review.", "inventory.stock_changed", "search.index_updated")
+"""Catalog changes drop cached product pages at once; search answers are dropped again when the
+indexer has committed the change (the catalog reloads its index reader on every query)."""

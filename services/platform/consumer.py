@@ -151,8 +151,9 @@ class Consumer:
                 self.group, self.name, {s: ">" for s in self.streams}, count=self.batch, block=block_ms
             )
         except ResponseError as exc:
-            if "NOGROUP" in str(exc):  # the stream was deleted under us: recreate and go on
-                self._groups_ready = False
+            if "NOGROUP" in str(exc):  # the stream was deleted under us: recreate and go on,
+                self._groups_ready = False  # from its start: whatever it holds now is new
+                self.start_id = "0"
                 return 0
             raise
         for stream, messages in replies or []:
