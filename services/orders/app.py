@@ -7,13 +7,11 @@ sagas that a previous process left in flight, as soon as their leases run out.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from services.orders.api import admin, router
@@ -32,31 +30,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 Settings = OrdersSettings
 
 
-class SerialWriterDatabase(Database):
-    """On SQLite, the process's writers queue on a lock instead of in SQLite's busy handler.
-
-    SQLite has one writer at a time; a writer that finds the lock taken sleeps in the busy
-    handler with a growing backoff (up to 100 ms a try) however soon the lock frees. A saga
-    writes a few short transactions per step, so with 20 checkouts in flight that sleeping, not
-    the work, was most of a checkout's latency. A lock in the process wakes the next writer at
-    once; other processes (the outbox relay) still meet the busy handler, rarely."""
-
-    def __init__(self, url: str, **kwargs: Any):
-        super().__init__(url, **kwargs)
-        self._writers = threading.RLock() if url.startswith("sqlite") else None
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        if self._writers is None:
-            with super().session() as session:
-                yield session
-            return
-        with self._writers, super().session() as session:
-            yield session
-
-
 def database(settings: OrdersSettings) -> Database:
-    return SerialWriterDatabase(settings.sqlalchemy_url, migrations=MIGRATIONS,
+    return Database(settings.sqlalchemy_url, migrations=MIGRATIONS,
                                 version_table="alembic_version_orders", echo=settings.database_echo)
 
 

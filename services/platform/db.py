@@ -9,8 +9,9 @@ in development without touching each other's tables.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
@@ -59,6 +60,11 @@ class Database:
     def __init__(self, url: str, *, migrations: Path, version_table: str, echo: bool = False):
         self.url = url
         self.engine = make_engine(url, echo=echo)
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in the
+        # busy handler with a growing backoff (up to 100 ms a try) however soon the lock frees.
+        # Queueing this process's writers on a lock wakes the next one at once instead; other
+        # processes (an outbox relay) still meet the busy handler, rarely.
+        self._writers = threading.RLock() if url.startswith("sqlite") else None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.migrations = migrations
         self.version_table = version_table
@@ -66,7 +72,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
-        with self.sessions() as session, session.begin():
+        with self._writers or nullcontext(), self.sessions() as session, session.begin():
             yield session
 
     @contextmanager
