@@ -11,7 +11,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,9 +42,10 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
 
 @contextmanager
 def uvicorn_process(module: str, port: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    cmd = [sys.executable, "-m", "uvicorn", f"{module}:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-           "--http", "httptools", "--no-proxy-headers"]
+    """Runs the service as `shop up` does (see shop.processes.uvicorn)."""
+    from shop.processes import uvicorn
+
+    cmd = uvicorn(module.split(".")[1], port)
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out,
                                 stderr=subprocess.STDOUT)

@@ -96,13 +96,17 @@ def main() -> None:
                     nginx[0].wait(timeout=10)
         redis.stop()
 
-    ratios = {
-        "gateway_p50_vs_direct_1conn": round(results["gateway@1"]["p50_ms"] / results["direct@1"]["p50_ms"], 2),
-        "gateway_rps_share_32conn": round(results["gateway@32"]["rps"] / results["direct@32"]["rps"], 2),
-    }
+    def p50_ratio(name: str) -> float:
+        return round(results[f"{name}@1"]["p50_ms"] / results["direct@1"]["p50_ms"], 2)
+
+    def rps_share(name: str) -> float:
+        return round(results[f"{name}@32"]["rps"] / results["direct@32"]["rps"], 2)
+
+    ratios = {"gateway_p50_vs_direct_1conn": p50_ratio("gateway"),
+              "gateway_rps_share_32conn": rps_share("gateway")}
     if "nginx@1" in results:
-        ratios["nginx_p50_vs_direct_1conn"] = round(results["nginx@1"]["p50_ms"] / results["direct@1"]["p50_ms"], 2)
-        ratios["nginx_rps_share_32conn"] = round(results["nginx@32"]["rps"] / results["direct@32"]["rps"], 2)
+        ratios["nginx_p50_vs_direct_1conn"] = p50_ratio("nginx")
+        ratios["nginx_rps_share_32conn"] = rps_share("nginx")
     targets_met = {"gateway_p50_le_1.5x": ratios["gateway_p50_vs_direct_1conn"] <= 1.5,
                    "gateway_rps_ge_60pct": ratios["gateway_rps_share_32conn"] >= 0.6}
     out = {"benchmark": "gateway", "route": "GET /api/users/me (JWT + DB read)",

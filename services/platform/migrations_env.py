@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 
 def run_migrations(target_metadata: MetaData) -> None:
@@ -23,5 +23,11 @@ def run_migrations(target_metadata: MetaData) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several processes of one service (uvicorn workers, a relay) may start together:
+                # the first migrates, the others wait here and then find the schema at head.
+                # (On SQLite, BEGIN IMMEDIATE serialises them the same way.)
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                   {"key": version_table})
             context.run_migrations()
         connection.commit()
