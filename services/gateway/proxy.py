@@ -81,18 +81,16 @@ class Proxy:
         xff = header(scope, b"x-forwarded-for")
         ip = client_ip(peer, xff.decode("latin-1") if xff else None, self.trusted)
         cacheable = rule.cache and method == "GET" and header(scope, b"authorization") is None
-        pending_limit = None
-        if self.settings.rate_limits_enabled:
-            pending_limit = self._charge(rule, ip, identity)
-            if method not in SAFE_METHODS or cacheable:
-                await settle(pending_limit)
-                pending_limit = None
-        if cacheable:
+        pending_limit = self._charge(rule, ip, identity) if self.settings.rate_limits_enabled else None
+        if cacheable:  # the cache lookup and the charge travel to Redis together
             key = path + "?" + scope["query_string"].decode("latin-1")
             gen, hit = await self.cache.get(key)
-            if hit is not None:
-                await self._send_cached(scope, send, hit, b"HIT")
-                return
+        if pending_limit is not None and (method not in SAFE_METHODS or cacheable):
+            await settle(pending_limit)
+            pending_limit = None
+        if cacheable and hit is not None:
+            await self._send_cached(scope, send, hit, b"HIT")
+            return
 
         body = await read_body(receive)
         try:
@@ -102,8 +100,8 @@ class Proxy:
                 await settle(pending_limit)
         if cacheable and status == 200 and cache_allowed(headers):
             cached = CachedResponse(status, headers, content, etag_of(content))
-            await self.cache.put(gen, key, cached)
             await self._send_cached(scope, send, cached, b"MISS")
+            await self.cache.put(gen, key, cached)  # after the answer left: off its latency
             return
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(content)).encode())]})
