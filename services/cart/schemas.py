@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,6 +15,7 @@ from pydantic import (
 )
 
 from services.cart.domain import Kind, Scope
+from services.platform.utc import UtcDatetime
 
 ProductId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Code = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
@@ -30,11 +29,6 @@ Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]{1,120}$")]
 Percent = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Input(BaseModel):

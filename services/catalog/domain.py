@@ -6,8 +6,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
+
+from services.platform.utc import as_utc
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_CATEGORY_DEPTH = 8  # the search document's bound on a category path
@@ -67,13 +69,10 @@ def stock_status(*, available: int | None, low_threshold: int) -> StockStatus:
     return StockStatus.low_stock if available <= low_threshold else StockStatus.in_stock
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
 
 def is_newer(*, current: datetime | None, incoming: datetime) -> bool:
     """Stock events may arrive out of order (retries, two relays): keep the latest fact only."""
-    return current is None or _aware(incoming) >= _aware(current)
+    return current is None or as_utc(incoming) >= as_utc(current)
 
 
 def subtree_counts(

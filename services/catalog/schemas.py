@@ -6,14 +6,14 @@ Requests refuse unknown fields (and unknown query parameters), so a typo in a fi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from search.query import MAX_QUERY_CHARS, Facet, SortOrder
 from search.results import FacetBucket, RelaxedSuggestion
 from services.catalog.domain import StockStatus
+from services.platform.utc import UtcDatetime
 
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -33,12 +33,6 @@ Tags = Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, mi
                                                        max_length=50)]], Field(max_length=30)]
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Input(BaseModel):

@@ -33,14 +33,12 @@ from services.delivery.store import (
 from services.platform.auth import Identity
 from services.platform.db import Database
 from services.platform.errors import NotFound
+from services.platform.utc import as_utc
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Delivery:
@@ -166,7 +164,7 @@ class Delivery:
                 if s is None:
                     raise NotFound("No shipment has this tracking number.", slug="unknown-tracking")
                 self._move(session, s, status, carrier_status=report.status,
-                           location=report.location, occurred_at=_aware(report.occurred_at),
+                           location=report.location, occurred_at=as_utc(report.occurred_at),
                            source_event_id=source_id)
                 return self._public(session, s)
         except IntegrityError:  # the same report delivered twice

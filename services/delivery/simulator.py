@@ -21,13 +21,11 @@ from services.delivery.carriers import CARRIERS
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import active_shipments
 from services.platform.db import Database
+from services.platform.utc import as_utc
 
 log = structlog.get_logger("delivery.simulator")
 CITIES = ("sorting centre", "regional hub", "local depot", "van")
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def carrier_word(carrier: str, status: str) -> str:
@@ -55,7 +53,7 @@ class CarrierSimulator:
         now = now or datetime.now(UTC)
         idle = timedelta(seconds=self.settings.simulator_step_s)
         with self.db.read() as session:
-            due = [s for s in active_shipments(session) if _aware(s.updated_at) <= now - idle]
+            due = [s for s in active_shipments(session) if as_utc(s.updated_at) <= now - idle]
         moved = 0
         for s in due:
             status = domain.FORWARD[domain.FORWARD.index(s.status) + 1]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.inventory.domain import MAX_LINE_QUANTITY, MAX_LINES
+from services.platform.utc import UtcDatetime
 
 SkuCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
@@ -16,12 +16,6 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, m
 ProductId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Input(BaseModel):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.platform.utc import UtcDatetime
 
 Clock = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Input(BaseModel):

@@ -31,6 +31,7 @@ from services.orders.clients import Neighbours, Rejected, Transient
 from services.orders.settings import OrdersSettings
 from services.orders.store import Order, Saga, StatusChange, claim, due_sagas, outbox
 from services.platform.db import Database
+from services.platform.utc import as_utc
 
 log = structlog.get_logger("orders.saga")
 SERVICE_ACTOR = "orders-saga"
@@ -40,9 +41,6 @@ CONTINUE, RELEASED, HELD = "continue", "released", "held"
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -139,7 +137,7 @@ class SagaRunner:
             session.expunge_all()
         if saga.state not in domain.ACTIVE_SAGA:
             return HELD
-        if saga.state == domain.WAITING and _aware(saga.next_run_at) > utcnow():  # type: ignore[operator]
+        if saga.state == domain.WAITING and as_utc(saga.next_run_at) > utcnow():  # type: ignore[operator]
             return HELD
         if self.settings.saga_step_delay_s:
             time.sleep(self.settings.saga_step_delay_s)
@@ -194,7 +192,7 @@ class SagaRunner:
             return Outcome(order_fields=fields, compensate=(
                 domain.PAYMENT_FAILED, f"payment {status}: {payment.get('failure_code') or status}"))
         now = utcnow()
-        deadline = _aware(saga.payment_deadline) or now
+        deadline = as_utc(saga.payment_deadline) or now
         if now >= deadline:
             return Outcome(order_fields=fields, compensate=(
                 domain.CANCELLED, "the payment was not completed in time"))

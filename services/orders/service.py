@@ -45,6 +45,7 @@ from services.orders.store import (
 from services.platform.auth import Identity
 from services.platform.db import Database
 from services.platform.errors import Conflict, InvalidInput, NotFound, Unavailable
+from services.platform.utc import as_utc
 
 log = structlog.get_logger("orders")
 
@@ -52,9 +53,6 @@ log = structlog.get_logger("orders")
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Orders:
@@ -131,7 +129,7 @@ class Orders:
             raise InvalidInput("Unknown delivery option; ask for delivery quotes again.",
                                slug="unsupported-delivery-option")
         problems = []
-        if _aware(datetime.fromisoformat(quote["expires_at"])) < utcnow():
+        if as_utc(datetime.fromisoformat(quote["expires_at"])) < utcnow():
             problems.append("the delivery quote has expired")
         if quote["destination"]["country"] != data.address.country:
             problems.append("the delivery option was quoted for another country")

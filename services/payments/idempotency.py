@@ -26,13 +26,11 @@ from sqlalchemy.orm import Session
 from services.payments.store import IdempotencyKey
 from services.platform.db import Database
 from services.platform.errors import Conflict
+from services.platform.utc import as_utc
 
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
 POLL_S = 0.02
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class IdempotentRunner:
@@ -80,7 +78,7 @@ class IdempotentRunner:
                     if row.state == "done":
                         assert row.response_status is not None and row.response_body is not None
                         return row.response_status, row.response_body
-                    if _aware(row.locked_at) < now - timedelta(seconds=self.stale_s):
+                    if as_utc(row.locked_at) < now - timedelta(seconds=self.stale_s):
                         taken = session.execute(
                             update(IdempotencyKey)
                             .where(IdempotencyKey.principal == principal, IdempotencyKey.key == key,

@@ -49,6 +49,7 @@ from services.payments.store import (
 from services.platform.auth import Identity
 from services.platform.db import Database
 from services.platform.errors import NotFound
+from services.platform.utc import as_utc
 
 log = structlog.get_logger("payments")
 
@@ -56,9 +57,6 @@ log = structlog.get_logger("payments")
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Payments:
@@ -253,7 +251,7 @@ class Payments:
     def _apply_chain(self, session: Session, p: Payment, data: ChainConfirmation,
                      now: datetime) -> None:
         assert p.invoice_expires_at is not None
-        if now > _aware(p.invoice_expires_at):
+        if now > as_utc(p.invoice_expires_at):
             p.status, p.failure_code, p.updated_at = domain.EXPIRED_INVOICE, "invoice_expired", now
             p.failure_message = "The invoice expired before it was paid."
             self._emit(session, p, events.PaymentFailed, reason="invoice_expired")

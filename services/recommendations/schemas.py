@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.platform.utc import UtcDatetime
 from services.recommendations.domain import SEGMENTS
 
 ProductId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -21,11 +22,6 @@ Source = Literal["personal", "similar_to_purchases", "popular", "similar", "cont
                  "bought_together", "cart", "category_popular"]
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Input(BaseModel):

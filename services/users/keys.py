@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from services.platform.auth import ALGORITHM, AUDIENCE, ISSUER, KeySet
+from services.platform.utc import as_utc
 from services.users.store import SigningKey, active_signing_keys
 
 
@@ -52,8 +53,7 @@ def retire_keys_older_than(session: Session, age: timedelta) -> list[str]:
     now = datetime.now(UTC)
     retired = []
     for key in keys[1:]:
-        created = key.created_at if key.created_at.tzinfo else key.created_at.replace(tzinfo=UTC)
-        if now - created >= age:
+        if now - as_utc(key.created_at) >= age:
             key.retired_at = now
             retired.append(key.kid)
     return retired

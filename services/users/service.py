@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.platform.db import Database
 from services.platform.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from services.platform.utc import as_utc
 from services.users import domain, events
 from services.users.keys import Keyring
 from services.users.schemas import AddressCreate, AddressUpdate, TokenPair, UserRegister, UserUpdate
@@ -38,10 +39,6 @@ from services.users.store import (
 
 VERIFY, RESET = "verify_email", "password_reset"
 
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Accounts:
@@ -175,7 +172,7 @@ class Accounts:
             if row.used_at is not None:
                 revoke_family(session, row.family_id, now)
                 reuse = True
-            elif _aware(row.expires_at) <= now:
+            elif as_utc(row.expires_at) <= now:
                 raise Unauthorized("The refresh token has expired.", slug="invalid-refresh-token")
             else:
                 row.used_at = now
@@ -223,7 +220,7 @@ class Accounts:
     def _spend_one_time(self, session: Session, token: str, purpose: str) -> User:
         now = datetime.now(UTC)
         row = one_time_token(session, domain.hash_token(token), purpose)
-        if row is None or not domain.is_usable(now=now, expires_at=_aware(row.expires_at),
+        if row is None or not domain.is_usable(now=now, expires_at=as_utc(row.expires_at),
                                                used_at=row.used_at):
             raise InvalidInput("The link is invalid, expired or already used.",
                                slug="invalid-token")
