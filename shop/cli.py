@@ -5,12 +5,9 @@ Heavy imports stay inside the commands so `shop --help` answers instantly.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -84,6 +81,7 @@ def relay(service: str) -> None:
     from services.platform.logging import configure_logging
     from services.platform.outbox import OutboxRelay
     from services.platform.redis import resolve_redis_url, sync_client
+    from services.platform.worker import stop_on_signals
 
     service_app = importlib.import_module(f"services.{service}.app")
     store = importlib.import_module(f"services.{service}.store")
@@ -92,10 +90,8 @@ def relay(service: str) -> None:
     db = service_app.database(settings)
     db.migrate()  # idempotent; the relay may start before its service
     redis = sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
-    stop_event = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        OutboxRelay(db, store.OUTBOX, redis, source=service).run(stop=stop_event)
+    stop_event = stop_on_signals()
+    OutboxRelay(db, store.OUTBOX, redis, source=service).run(stop=stop_event)
 
 
 @app.command("lake-writer")
@@ -104,6 +100,7 @@ def lake_writer() -> None:
     from services.platform.logging import configure_logging
     from services.platform.redis import resolve_redis_url, sync_client
     from services.platform.settings import ServiceSettings
+    from services.platform.worker import stop_on_signals
     from warehouse.ingest import LakeIngest
     from warehouse.lake import LakeWriter
     from warehouse.settings import WarehouseSettings
@@ -111,9 +108,7 @@ def lake_writer() -> None:
     settings = ServiceSettings(service_name="lake-writer")
     configure_logging("lake-writer", settings.log_level)
     redis = sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
-    stop_event = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
-    signal.signal(signal.SIGINT, lambda *_: stop_event.set())
+    stop_event = stop_on_signals()
     LakeIngest(redis, LakeWriter(WarehouseSettings().lake_root)).run(stop_event)
 
 

@@ -8,8 +8,6 @@ a redelivered grant a harmless overwrite, and the consumer's processed-id record
 
 from __future__ import annotations
 
-import signal
-import threading
 from decimal import Decimal
 
 import structlog
@@ -23,6 +21,7 @@ from services.platform.consumer import Consumer, RedisIdempotency
 from services.platform.events import Event
 from services.platform.logging import configure_logging
 from services.platform.redis import resolve_redis_url, sync_client
+from services.platform.worker import stop_on_signals
 
 log = structlog.get_logger("cart-offers")
 OFFER_GRANTED = "recommendation.offer_granted"
@@ -61,9 +60,7 @@ def consumer(settings: CartSettings) -> Consumer:
 def main() -> None:
     settings = CartSettings()
     configure_logging("cart-offers", settings.log_level)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     consumer(settings).run(stop)
 
 

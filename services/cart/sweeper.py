@@ -9,7 +9,6 @@ second sweeper sees it already announced.
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import structlog
@@ -17,6 +16,7 @@ import structlog
 from services.cart.app import build_carts
 from services.cart.settings import CartSettings
 from services.platform.logging import configure_logging
+from services.platform.worker import stop_on_signals
 
 log = structlog.get_logger("cart-sweeper")
 
@@ -40,9 +40,7 @@ def run(settings: CartSettings, stop: threading.Event) -> None:
 def main() -> None:
     settings = CartSettings()
     configure_logging("cart-sweeper", settings.log_level)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     run(settings, stop)
 
 

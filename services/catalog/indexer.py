@@ -13,7 +13,6 @@ Run by `shop up` as `python -m services.catalog.indexer`. One process owns the i
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 
@@ -46,6 +45,7 @@ from services.platform.consumer import Consumer, SqlIdempotency
 from services.platform.db import Database
 from services.platform.events import Event, make_event, stream_for
 from services.platform.outbox import STREAM_MAXLEN
+from services.platform.worker import stop_on_signals
 
 log = structlog.get_logger("catalog-indexer")
 
@@ -153,9 +153,7 @@ def main() -> None:  # pragma: no cover - exercised by the whole-stack run
     db = database(settings)
     db.migrate()
     redis = sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     backend = make_search_backend(settings)
     try:
         Indexer(db=db, backend=backend, redis=redis).run(stop)

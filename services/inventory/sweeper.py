@@ -8,7 +8,6 @@ conditional status change that only one of them can win.
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import structlog
@@ -17,6 +16,7 @@ from services.inventory.app import database
 from services.inventory.service import Inventory
 from services.inventory.settings import InventorySettings
 from services.platform.logging import configure_logging
+from services.platform.worker import stop_on_signals
 
 log = structlog.get_logger("inventory-sweeper")
 
@@ -39,9 +39,7 @@ def run(settings: InventorySettings, stop: threading.Event) -> None:
 def main() -> None:
     settings = InventorySettings()
     configure_logging("inventory-sweeper", settings.log_level)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     run(settings, stop)
 
 

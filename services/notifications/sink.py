@@ -11,9 +11,7 @@ import itertools
 import logging
 import os
 import re
-import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -23,6 +21,8 @@ from pathlib import Path
 import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+
+from services.platform.worker import stop_on_signals
 
 log = structlog.get_logger("smtp-sink")
 LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -128,9 +128,7 @@ def main() -> None:
     settings = NotificationsSettings()
     configure_logging("smtp-sink", settings.log_level)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     with Sink(settings.mailbox_dir, port=settings.sink_port) as sink:
         log.info("smtp_sink_started", url=sink.url, maildir=str(settings.mailbox_dir))
         stop.wait()

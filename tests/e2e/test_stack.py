@@ -5,6 +5,7 @@ supervisor's promises: status, restart of a crashed service, clean stop on Ctrl-
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,13 +28,27 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 
 
-def _free_pair() -> int:
-    for _ in range(50):
-        base = free_port()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", base + 1)) != 0:
-                return base
-    raise RuntimeError("no two free consecutive ports")
+def _free_base() -> int:
+    """A port base whose every service port (base + offset, and the SMTP sink's base + 25) is
+    free, picked below the kernel's ephemeral range so outgoing connections cannot take them."""
+    from shop.processes import HTTP_SERVICES
+
+    offsets = [*HTTP_SERVICES.values(), 25]
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20_000, 30_000)
+        if all(_bindable(base + o) for o in offsets):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
@@ -49,7 +64,7 @@ class Running:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("stack")
-    base, redis_port, dagster_port = _free_pair(), free_port(), free_port()
+    base, redis_port, dagster_port = _free_base(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "REDIS_URL"}
     env.update(SHOP_DATA_DIR=str(data / "data"), SHOP_PORT_BASE=str(base),
                SHOP_EMBEDDED_REDIS_PORT=str(redis_port), SHOP_DAGSTER_PORT=str(dagster_port),
