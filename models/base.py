@@ -9,6 +9,7 @@ filtering and batching live here once.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -96,9 +97,13 @@ class Recommender(ABC):
     def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
         """Dense (len(itemids), n_items) item-to-item similarity."""
 
-    @abstractmethod
     def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-serialisable); ``type(self)(**params)`` rebuilds it."""
+        """Constructor arguments (JSON-serialisable); ``type(self)(**params)`` rebuilds it.
+
+        Read off the constructor's signature, as scikit-learn does: every model keeps each
+        argument under its own name. Models whose arguments are other models override this."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name in names if name != "self"}
 
     @abstractmethod
     def state(self) -> dict[str, NDArray]:

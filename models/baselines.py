@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,9 +16,6 @@ class Popularity(Recommender):
     """Most-interacted items first (count of users); also the cold-start fallback."""
 
     name = "popularity"
-
-    def get_params(self) -> dict[str, Any]:
-        return {"random_state": self.random_state}
 
     def fit(
         self,
@@ -57,9 +54,6 @@ class ItemKNN(Recommender):
         super().__init__(random_state=random_state)
         self.k = k
         self.binarize = binarize
-
-    def get_params(self) -> dict[str, Any]:
-        return {"k": self.k, "binarize": self.binarize, "random_state": self.random_state}
 
     def fit(
         self,

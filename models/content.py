@@ -7,7 +7,7 @@ users via their few interactions. Needs ``SideInfo.item_texts`` (one text per it
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,14 +40,6 @@ class ContentTfidf(Recommender):
         self.max_features = max_features
         self.ngram_max = ngram_max
         self.min_df = min_df
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "max_features": self.max_features,
-            "ngram_max": self.ngram_max,
-            "min_df": self.min_df,
-            "random_state": self.random_state,
-        }
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
         return TfidfVectorizer(

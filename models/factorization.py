@@ -8,7 +8,7 @@ threads do the parallel work).
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,17 +72,6 @@ class ALS(_FactorModel):
         self.binarize = binarize
         self.num_threads = num_threads
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "binarize": self.binarize,
-            "num_threads": self.num_threads,
-            "random_state": self.random_state,
-        }
-
     def fit(
         self,
         user_items: csr_matrix,
@@ -136,17 +125,6 @@ class BPR(_FactorModel):
         self.iterations = iterations
         self.binarize = binarize
         self.num_threads = num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "binarize": self.binarize,
-            "num_threads": self.num_threads,
-            "random_state": self.random_state,
-        }
 
     def fit(
         self,

@@ -11,7 +11,7 @@ similarity with popularity penalised by degree^beta; sparse, top-k pruned.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,14 +48,6 @@ class EASE(Recommender):
         self.l2 = l2
         self.binarize = binarize
         self.power = power
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "l2": self.l2,
-            "binarize": self.binarize,
-            "power": self.power,
-            "random_state": self.random_state,
-        }
 
     def fit(
         self,
@@ -158,17 +150,6 @@ class DLAE(Recommender):
         self.session_gap_seconds = session_gap_seconds
         self.session_weight = session_weight
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "dropout": self.dropout,
-            "l2": self.l2,
-            "binarize": self.binarize,
-            "power": self.power,
-            "session_gap_seconds": self.session_gap_seconds,
-            "session_weight": self.session_weight,
-            "random_state": self.random_state,
-        }
-
     def fit(
         self,
         user_items: csr_matrix,
@@ -222,15 +203,6 @@ class RP3Beta(Recommender):
         self.beta = beta
         self.top_k = top_k
         self.binarize = binarize
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "top_k": self.top_k,
-            "binarize": self.binarize,
-            "random_state": self.random_state,
-        }
 
     def fit(
         self,

@@ -8,7 +8,7 @@ Needs ``SideInfo.timestamps`` (a CSR aligned with the training matrix).
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,13 +26,6 @@ class TemporalCooccurrence(Recommender):
         super().__init__(random_state=random_state)
         self.window = window
         self.max_gap_seconds = max_gap_seconds
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "window": self.window,
-            "max_gap_seconds": self.max_gap_seconds,
-            "random_state": self.random_state,
-        }
 
     def fit(
         self,
