@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,12 +233,12 @@ class TantivyBackend(SearchBackend):
         gen = self._current()
         if gen is None:
             return empty
-        text = self.builder.text(query.q) if query.q else None
+        searcher = gen.index.searcher()
+        text = self.builder.text(query.q, known=_vocabulary(searcher)) if query.q else None
         if text is not None and text.query is None:
             return empty  # only punctuation, syntax characters or stop words
         full = self.builder.combine(text.query if text else None,
                                     self.builder.filters(query.filters))
-        searcher = gen.index.searcher()
         scored = text is not None and query.sort is SortOrder.relevance
         page, total = self._page(searcher, full, query, scored)
         facets = {}
@@ -271,12 +271,15 @@ class TantivyBackend(SearchBackend):
 
     def count(self, query: SearchQuery) -> int:
         gen = self._current()
-        text = self.builder.text(query.q) if query.q else None
-        if gen is None or (text is not None and text.query is None):
+        if gen is None:
+            return 0
+        searcher = gen.index.searcher()
+        text = self.builder.text(query.q, known=_vocabulary(searcher)) if query.q else None
+        if text is not None and text.query is None:
             return 0
         full = self.builder.combine(text.query if text else None,
                                     self.builder.filters(query.filters))
-        return gen.index.searcher().search(full, limit=1, count=True).count or 0
+        return searcher.search(full, limit=1, count=True).count or 0
 
     def plain_bm25_ids(self, q: str, k: int = 10) -> list[int]:
         """Top-k ids for a plain BM25 query (relevance baseline; see search.relevance)."""
@@ -313,6 +316,12 @@ class TantivyBackend(SearchBackend):
             if len(seen) == n:
                 break
         return list(seen.values())
+
+
+def _vocabulary(searcher: tantivy.Searcher) -> Callable[[str], bool]:
+    """Is a (lowercased, unstemmed) word in the index? The "spell" field holds every word of
+    titles, brands, categories and tags."""
+    return lambda word: searcher.doc_freq("spell", word) > 0
 
 
 def _snippet_generator(

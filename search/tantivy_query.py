@@ -8,6 +8,7 @@ minimum number of words that must match.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import tantivy
@@ -43,23 +44,29 @@ class QueryBuilder:
         self.synonyms = synonyms
 
     # -- full text -------------------------------------------------------------------------
-    def _term(self, term: Term, *, fuzzy: bool) -> tantivy.Query:
+    def _term(self, term: Term, *, fuzzy: bool, known: Callable[[str], bool]) -> tantivy.Query:
         clauses = [
             Q.boost_query(Q.term_query(self.schema, f, term.stem), FIELD_BOOSTS[f])
             for f in TEXT_FIELDS
         ]
-        distance = fuzzy_distance(term.word) if fuzzy else 0
+        distance = fuzzy_distance(term.word) if fuzzy and not known(term.word) else 0
         if distance:  # typos are matched on unstemmed words: stems of misspellings are erratic
             fuzzy_query = Q.fuzzy_term_query(self.schema, "spell", term.word, distance, True, False)
             clauses.append(Q.boost_query(fuzzy_query, FIELD_BOOSTS["title"] * FUZZY_WEIGHT))
         return Q.disjunction_max_query(clauses, FIELD_TIE_BREAKER)
 
-    def _phrase(self, phrase: Phrase, *, fuzzy: bool) -> tantivy.Query:
+    def _phrase(self, phrase: Phrase, *, fuzzy: bool, known: Callable[[str], bool]) -> tantivy.Query:
         if len(phrase) == 1:
-            return self._term(phrase[0], fuzzy=fuzzy)
-        return Q.boolean_query([(Occur.Must, self._term(t, fuzzy=fuzzy)) for t in phrase])
+            return self._term(phrase[0], fuzzy=fuzzy, known=known)
+        return Q.boolean_query([(Occur.Must, self._term(t, fuzzy=fuzzy, known=known))
+                                for t in phrase])
 
-    def text(self, q: str) -> TextQuery:
+    def text(self, q: str, known: Callable[[str], bool] = lambda word: False) -> TextQuery:
+        """`known(word)` says the word is in the index's vocabulary: such words are taken as
+        typed, only unknown ones get typo tolerance (Elasticsearch's suggest_mode "missing").
+        A real word is rarely a typo, and its fuzzy expansion is the most expensive part of a
+        query (a Levenshtein automaton over the whole vocabulary, paid again by the facet pass)
+        that mostly adds near-miss words ("shirt" -> "skirt")."""
         terms = analysis.terms(q)[:MAX_QUERY_TERMS]
         if not terms:
             return TextQuery(None)
@@ -67,9 +74,9 @@ class QueryBuilder:
         group_queries = []
         stems: list[str] = []
         for group in groups:
-            alternatives = [self._phrase(group.original, fuzzy=True)]
+            alternatives = [self._phrase(group.original, fuzzy=True, known=known)]
             alternatives += [
-                Q.boost_query(self._phrase(alt, fuzzy=False), SYNONYM_WEIGHT)
+                Q.boost_query(self._phrase(alt, fuzzy=False, known=known), SYNONYM_WEIGHT)
                 for alt in group.alternatives[1:]
             ]
             stems += [t.stem for alt in group.alternatives for t in alt]

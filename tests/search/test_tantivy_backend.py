@@ -89,3 +89,21 @@ def test_plain_bm25_baseline_ignores_typos_and_synonyms(backend: TantivyBackend)
         backend.plain_bm25_ids("walnut")[:2]) == {5, 11}
     assert backend.plain_bm25_ids("couch") == []
     assert backend.plain_bm25_ids("iphnoe") == []
+
+
+def test_only_words_missing_from_the_index_are_fuzzy(tmp_path: Path) -> None:
+    b = TantivyBackend(tmp_path)
+    b.rebuild([
+        *catalog_docs(),
+        build_document({**CATALOG[0], "id": 600, "sku": "SKU-0600", "title": "Linen Shirt",
+                        "brand": "Weaver", "category": "fashion/tops", "description": ""}),
+        build_document({**CATALOG[0], "id": 601, "sku": "SKU-0601", "title": "Denim Skirt",
+                        "brand": "Weaver", "category": "fashion/bottoms", "description": ""}),
+    ])
+
+    def found(q: str) -> set[int]:
+        return {h.id for h in b.search(SearchQuery(q=q)).hits}
+
+    assert found("shirt") == {600}  # a real word is taken as typed: not "skirt"
+    assert found("skirt") == {601}
+    assert 600 in found("shirrt")  # an unknown word still gets typo tolerance
