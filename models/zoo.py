@@ -9,6 +9,7 @@ from models.baselines import ItemKNN, Popularity
 from models.content import ContentTfidf
 from models.ensemble import Blend
 from models.factorization import ALS, BPR
+from models.graph import GFCF, UserKNN
 from models.linear import DLAE, EASE, RP3Beta
 from models.rerank import ListwiseRerank
 from models.sequence import TemporalCooccurrence
@@ -23,6 +24,8 @@ MODEL_TYPES: dict[str, type[Recommender]] = {
         EASE,
         DLAE,
         RP3Beta,
+        GFCF,
+        UserKNN,
         TemporalCooccurrence,
         ContentTfidf,
         Blend,

@@ -21,6 +21,8 @@ SPECS: dict[str, dict] = {
     "rp3beta": {"alpha": 1.0, "beta": 0.3, "top_k": 20},
     "temporal": {"window": 3, "max_gap_seconds": 100},
     "content": {},
+    "gfcf": {"k": 4, "alpha": 0.3},
+    "userknn": {"k": 10},
     "rerank": {"base": {"type": "ease", "params": {"l2": 5.0}}, "n_candidates": 10},
     "blend": {
         "components": [
@@ -72,7 +74,7 @@ def test_state_roundtrip(name: str, clustered) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["itemknn", "als", "ease", "dlae", "rp3beta", "blend"])
+@pytest.mark.parametrize("name", ["itemknn", "als", "ease", "dlae", "rp3beta", "gfcf", "userknn", "blend"])
 def test_collaborative_models_beat_popularity(name: str, clustered) -> None:
     train, test, side = clustered
     pop = evaluate(build("popularity").fit(train), train, test, k=5)
