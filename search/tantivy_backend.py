@@ -65,6 +65,7 @@ class TantivyBackend(SearchBackend):
         self._read_lock = threading.Lock()
         self._gen: _Generation | None = None
         self._pointer_sig: tuple[int, int, int] | None = None
+        self._meta_sig: tuple[str, int, int, int] | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._writer_gen: str | None = None
         self._journal: list[tuple[str, list]] | None = None
@@ -166,9 +167,19 @@ class TantivyBackend(SearchBackend):
         return len(batch)
 
     def refresh(self) -> None:
+        """See commits made by any process. tantivy replaces meta.json on every commit, so a
+        stat of it tells whether a reload (which re-reads the segment list) is needed."""
         gen = self._current()
-        if gen is not None:
+        if gen is None:
+            return
+        try:
+            st = (self.dir / gen.name / "meta.json").stat()
+        except FileNotFoundError:
+            return
+        sig = (gen.name, st.st_ino, st.st_mtime_ns, st.st_size)
+        if sig != self._meta_sig:
             gen.index.reload()
+            self._meta_sig = sig
 
     def rebuild(self, docs: Iterable[ProductDocument]) -> str:
         with self._write_lock:

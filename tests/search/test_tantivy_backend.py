@@ -107,3 +107,15 @@ def test_only_words_missing_from_the_index_are_fuzzy(tmp_path: Path) -> None:
     assert found("shirt") == {600}  # a real word is taken as typed: not "skirt"
     assert found("skirt") == {601}
     assert 600 in found("shirrt")  # an unknown word still gets typo tolerance
+
+
+def test_a_reader_sees_every_commit_of_a_writer_elsewhere(backend: TantivyBackend, tmp_path: Path) -> None:
+    reader = TantivyBackend(tmp_path)  # as the catalog service reads what the indexer commits
+    assert reader.search(SearchQuery(q="zebra")).total == 0
+    for n, pid in enumerate((700, 701, 702), start=1):
+        backend.index([build_document({**CATALOG[0], "id": pid, "sku": f"SKU-{pid}",
+                                       "title": f"Zebra Lamp {pid}"})])
+        reader.refresh()
+        assert reader.search(SearchQuery(q="zebra")).total == n
+    reader.refresh()  # nothing new: no reload needed, same answer
+    assert reader.search(SearchQuery(q="zebra")).total == 3
