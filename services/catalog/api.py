@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from services.catalog.browse import Browse
 from services.catalog.reviews import Reviews
@@ -37,15 +38,15 @@ from services.catalog.service import Catalog
 from services.platform.auth import AdminUser, CurrentUser
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_reviews(request: Request) -> Reviews:
+async def get_reviews(request: Request) -> Reviews:
     return request.app.state.reviews
 
 
-def get_browse(request: Request) -> Browse:
+async def get_browse(request: Request) -> Browse:
     return request.app.state.browse
 
 
@@ -64,15 +65,15 @@ router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 # --- search and browse ------------------------------------------------------------------------
 
 @router.get("/search", response_model=SearchResponse)
-def search(params: Params, browse: BrowseDep) -> SearchResponse:
+async def search(params: Params, browse: BrowseDep) -> SearchResponse:
     """Full-text search with filters, facets, sort, highlights; a relaxed query when none match."""
-    return browse.search(params)
+    return await run_in_threadpool(browse.search, params)
 
 
 @router.get("/products", response_model=SearchResponse)
-def browse_products(params: Params, browse: BrowseDep) -> SearchResponse:
+async def browse_products(params: Params, browse: BrowseDep) -> SearchResponse:
     """Browse (same parameters as search; without `q` the order defaults to popularity)."""
-    return browse.search(params)
+    return await run_in_threadpool(browse.search, params)
 
 
 @router.get("/autocomplete", response_model=AutocompleteResponse)

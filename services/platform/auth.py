@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from jwt import PyJWK
+from starlette.concurrency import run_in_threadpool
 
 from services.platform.errors import Forbidden, Unauthorized
 
@@ -149,25 +150,45 @@ def bearer_token(request: Request) -> str | None:
 
 
 def current_user(request: Request) -> Identity:
+    """The caller, from a verified bearer token (blocking: it may fetch the JWKS)."""
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Authentication required.")
-    identity = identity_from_claims(request.app.state.tokens.decode(token))
+    return _identify(request, request.app.state.tokens.decode(token))
+
+
+def _identify(request: Request, claims: dict[str, Any]) -> Identity:
+    identity = identity_from_claims(claims)
     request.state.user_id = identity.user_id
     return identity
 
 
-def optional_user(request: Request) -> Identity | None:
+async def authenticated(request: Request) -> Identity:
+    """`current_user` as a coroutine dependency, so FastAPI runs it on the event loop (every sync
+    dependency costs a worker-thread hand-off per request). A token this process verified
+    before is a dict lookup; a new one is verified in a thread."""
+    token = bearer_token(request)
+    claims = request.app.state.tokens.cached(token) if token else None
+    if claims is None:
+        return await run_in_threadpool(current_user, request)
+    return _identify(request, claims)
+
+
+async def optional_user(request: Request) -> Identity | None:
     """The caller if a token was sent (and is valid), else None (anonymous)."""
-    return current_user(request) if request.headers.get("authorization") else None
+    return await authenticated(request) if request.headers.get("authorization") else None
 
 
-def admin_user(user: Annotated[Identity, Depends(current_user)]) -> Identity:
+def admin_user(user: Identity) -> Identity:
     if not user.is_admin:
         raise Forbidden("This action needs the admin role.")
     return user
 
 
-CurrentUser = Annotated[Identity, Depends(current_user)]
+async def authenticated_admin(user: Annotated[Identity, Depends(authenticated)]) -> Identity:
+    return admin_user(user)
+
+
+CurrentUser = Annotated[Identity, Depends(authenticated)]
 OptionalUser = Annotated[Identity | None, Depends(optional_user)]
-AdminUser = Annotated[Identity, Depends(admin_user)]
+AdminUser = Annotated[Identity, Depends(authenticated_admin)]
