@@ -208,7 +208,7 @@ def test_ctrl_c_stops_everything(running: Running) -> None:
             for c in [line.split("│")[3].strip() if line.count("│") > 4 else ""] if c.isdigit()]
     assert len(pids) >= 4
     running.proc.send_signal(signal.SIGINT)
-    assert running.proc.wait(timeout=30) == 0
+    assert running.proc.wait(timeout=60) == 0  # ~30 processes; a loaded 2-core machine needs >30 s
     time.sleep(0.5)
     alive = [p for p in pids if _alive(p)]
     assert alive == [], f"still running after Ctrl-C: {alive}"
