@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from services.cart.promotions import PromotionBook
 from services.cart.schemas import (
@@ -25,22 +26,50 @@ from services.cart.schemas import (
     SnapshotPublic,
 )
 from services.cart.service import Carts, Shopper
-from services.platform.auth import AdminUser, CurrentUser, OptionalUser
+from services.platform.auth import (
+    AdminUser,
+    CurrentUser,
+    Identity,
+    bearer_token,
+    current_user,
+    identity_from_claims,
+)
 from services.platform.errors import InvalidInput
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{20,128}$"
 
 
-def get_carts(request: Request) -> Carts:
+async def get_carts(request: Request) -> Carts:
     return request.app.state.carts
 
 
-def get_promotions(request: Request) -> PromotionBook:
+async def get_promotions(request: Request) -> PromotionBook:
     return request.app.state.carts.promotions
 
 
-def shopper(
-    user: OptionalUser,
+async def caller(request: Request) -> Identity:
+    """`platform.auth.current_user` without a thread-pool hop for a token this process has
+    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
+    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
+    token = bearer_token(request)
+    claims = request.app.state.tokens.cached(token) if token else None
+    if claims is None:
+        return await run_in_threadpool(current_user, request)
+    identity = identity_from_claims(claims)
+    request.state.user_id = identity.user_id
+    return identity
+
+
+async def optional_caller(request: Request) -> Identity | None:
+    """`platform.auth.optional_user`, with `caller`'s shortcut."""
+    return await caller(request) if request.headers.get("authorization") else None
+
+
+Caller = Annotated[Identity, Depends(caller)]
+
+
+async def shopper(
+    user: Annotated[Identity | None, Depends(optional_caller)],
     cart_token: Annotated[str | None, Header(alias="X-Cart-Token", pattern=TOKEN_PATTERN)] = None,
     session_id: Annotated[str | None, Header(alias="X-Session-Id", max_length=64)] = None,
 ) -> Shopper:
@@ -75,10 +104,13 @@ def clear_cart(who: ShopperDep, carts: CartsDep) -> CartPublic:
     return carts.clear(who)
 
 
+# Routes on the checkout's path are `async def` with their work in one thread-pool hop (a sync
+# route costs one for itself, one per sync dependency and one for checking its answer).
 @router.post("/items", response_model=CartPublic)
-def add_item(body: ItemAdd, who: ShopperDep, carts: CartsDep, response: Response) -> CartPublic:
+async def add_item(body: ItemAdd, who: ShopperDep, carts: CartsDep, response: Response) -> CartPublic:
     """Add units of a product; a guest without a cart gets one (and its token)."""
-    return _with_token(carts.add_item(who, body.product_id, body.quantity), response)
+    cart = await run_in_threadpool(carts.add_item, who, body.product_id, body.quantity)
+    return _with_token(cart, response)
 
 
 @router.put("/items/{product_id}", response_model=CartPublic)
@@ -133,35 +165,35 @@ def merge(who: ShopperDep, user: CurrentUser, carts: CartsDep) -> CartPublic:
 
 
 @router.post("/checkout", status_code=status.HTTP_201_CREATED, response_model=SnapshotPublic)
-def checkout(
-    who: ShopperDep, user: CurrentUser, carts: CartsDep, response: Response,
+async def checkout(
+    who: ShopperDep, user: Caller, carts: CartsDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> SnapshotPublic:
     """Freeze the priced cart for the orders service; a replayed Idempotency-Key answers 200
     with the same snapshot. The cart is kept until the order accepts the snapshot."""
-    snapshot, created = carts.checkout(who, idempotency_key)
+    snapshot, created = await run_in_threadpool(carts.checkout, who, idempotency_key)
     if not created:
         response.status_code = status.HTTP_200_OK
     return snapshot
 
 
 @router.get("/snapshots/{snapshot_id}", response_model=SnapshotPublic)
-def read_snapshot(snapshot_id: IdPath, user: CurrentUser, carts: CartsDep) -> SnapshotPublic:
-    return carts.snapshot(snapshot_id, user)
+async def read_snapshot(snapshot_id: IdPath, user: Caller, carts: CartsDep) -> SnapshotPublic:
+    return await run_in_threadpool(carts.snapshot, snapshot_id, user)
 
 
 @router.post("/snapshots/{snapshot_id}/accept", response_model=SnapshotPublic)
-def accept_snapshot(snapshot_id: IdPath, body: SnapshotAccept, user: CurrentUser, carts: CartsDep,
-                    idempotency_key: IdempotencyKey = None) -> SnapshotPublic:
+async def accept_snapshot(snapshot_id: IdPath, body: SnapshotAccept, user: Caller, carts: CartsDep,
+                          idempotency_key: IdempotencyKey = None) -> SnapshotPublic:
     """Called by the orders service once the order exists: the cart loses those lines.
     Idempotent by order id."""
-    return carts.accept(snapshot_id, body.order_id, user)
+    return await run_in_threadpool(carts.accept, snapshot_id, body.order_id, user)
 
 
 @router.post("/snapshots/{snapshot_id}/release", response_model=SnapshotPublic)
-def release_snapshot(snapshot_id: IdPath, user: CurrentUser, carts: CartsDep) -> SnapshotPublic:
+async def release_snapshot(snapshot_id: IdPath, user: Caller, carts: CartsDep) -> SnapshotPublic:
     """Called by the orders service when the order failed: the cart stays as it was."""
-    return carts.release(snapshot_id, user)
+    return await run_in_threadpool(carts.release, snapshot_id, user)
 
 
 @router.get("/offers", response_model=PromotionList)

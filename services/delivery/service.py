@@ -22,18 +22,28 @@ from services.delivery.schemas import (
 )
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import (
+    INSERT_QUOTES,
+    INSERT_SERIAL,
+    INSERT_SHIPMENT,
+    INSERT_TRACKING_EVENT,
+    QUOTE_ROW,
+    QUOTES,
+    SHIPMENT_OF_ORDER,
+    SHIPMENTS,
     Quote,
     Shipment,
     TrackingEvent,
-    TrackingSerial,
     new_id,
     outbox,
-    timeline,
 )
+from services.delivery.store import timeline as timeline_of
 from services.platform.auth import Identity
 from services.platform.db import Database
 from services.platform.errors import NotFound
 from services.platform.utc import as_utc
+
+QUOTE_COLUMNS = tuple(c.key for c in QUOTES.columns)
+SHIPMENT_COLUMNS = tuple(c.key for c in SHIPMENTS.columns)
 
 
 def utcnow() -> datetime:
@@ -71,12 +81,14 @@ class Delivery:
                         created_at=now)
                   for r in sorted(rates, key=lambda r: (r.price_minor, r.eta_max_days))]
         with self.db.session() as session:
-            session.add_all(quotes)
+            session.connection().execute(INSERT_QUOTES, [
+                {c: getattr(q, c) for c in QUOTE_COLUMNS} for q in quotes])
         return quotes
 
     def get_quote(self, quote_id: str, actor: Identity) -> Quote:
         with self.db.read() as session:
-            q = session.get(Quote, quote_id)
+            row = session.connection().execute(QUOTE_ROW, {"p_id": quote_id}).first()
+        q = None if row is None else Quote(**row._mapping)
         if q is None or (not actor.is_admin and q.user_id != actor.user_id):
             raise NotFound("No such delivery quote.", slug="unknown-quote")
         return q
@@ -92,10 +104,14 @@ class Delivery:
         """Book the quoted service; one shipment per order (a retry answers the same one)."""
         try:
             with self.db.session() as session:
-                existing = session.scalar(select(Shipment).where(Shipment.order_id == data.order_id))
-                if existing is not None:
+                conn = session.connection()
+                found = conn.execute(SHIPMENT_OF_ORDER, {"p_order_id": data.order_id}).first()
+                if found is not None:
+                    existing = session.get(Shipment, found.id)
+                    assert existing is not None
                     return self._replay(session, existing, data), False
-                quote = session.get(Quote, data.quote_id)
+                row = conn.execute(QUOTE_ROW, {"p_id": data.quote_id}).first()
+                quote = None if row is None else Quote(**row._mapping)
                 if quote is None or quote.user_id != data.user_id:
                     raise DeliveryRuleError("Unknown delivery quote.", slug="unknown-quote", status=422)
                 if quote.destination["country"] != data.address.country:
@@ -105,27 +121,27 @@ class Delivery:
                 if quote.pickup and not data.pickup_point_id:
                     raise DeliveryRuleError("This service delivers to a pickup point: choose one.",
                                             slug="pickup-point-required", status=422)
-                serial = TrackingSerial(carrier=carrier.code)
-                session.add(serial)
-                session.flush()
+                serial = conn.execute(INSERT_SERIAL, {"carrier": carrier.code}).inserted_primary_key[0]
                 now = utcnow()
                 shipment = Shipment(
                     id=new_id("shp"), order_id=data.order_id, user_id=data.user_id,
                     quote_id=quote.id, carrier=carrier.code, service_level=quote.service_level,
-                    tracking_number=carrier.tracking_number(serial.serial),
+                    tracking_number=carrier.tracking_number(serial),
                     status=domain.LABEL_CREATED, address=data.address.model_dump(),
                     pickup_point_id=data.pickup_point_id if quote.pickup else None,
                     created_at=now, updated_at=now)
-                session.add(shipment)
-                session.add(TrackingEvent(shipment_id=shipment.id, status=domain.LABEL_CREATED,
-                                          description="Label created", occurred_at=now,
-                                          recorded_at=now))
-                session.flush()
+                conn.execute(INSERT_SHIPMENT, {c: getattr(shipment, c) for c in SHIPMENT_COLUMNS})
+                first = TrackingEventPublic(status=domain.LABEL_CREATED, carrier_status=None,
+                                            location=None, description="Label created",
+                                            occurred_at=now)
+                conn.execute(INSERT_TRACKING_EVENT, {
+                    "shipment_id": shipment.id, **first.model_dump(), "source_event_id": None,
+                    "recorded_at": now})
                 outbox.publish(session, events.ShipmentCreated(
                     **self._refs(shipment), price_minor=quote.price_minor, currency=quote.currency,
                     eta_min_days=quote.eta_min_days, eta_max_days=quote.eta_max_days),
                     subject=shipment.order_id)
-                return self._public(session, shipment), True
+                return self._public(session, shipment, timeline=[first]), True
         except IntegrityError:  # a concurrent request for the same order won
             with self.db.read() as session:
                 existing = session.scalar(select(Shipment).where(Shipment.order_id == data.order_id))
@@ -226,10 +242,14 @@ class Delivery:
                 "carrier": s.carrier, "service_level": s.service_level,
                 "tracking_number": s.tracking_number}
 
-    def _public(self, session: Session, s: Shipment) -> ShipmentPublic:
+    def _public(self, session: Session, s: Shipment,
+                timeline: list[TrackingEventPublic] | None = None) -> ShipmentPublic:
+        """`timeline`: the shipment's events when the caller has them (one it just booked)."""
+        if timeline is None:
+            timeline = [TrackingEventPublic.model_validate(e) for e in timeline_of(session, s.id)]
         return ShipmentPublic(
             id=s.id, order_id=s.order_id, user_id=s.user_id, carrier=s.carrier,
             service_level=s.service_level, tracking_number=s.tracking_number, status=s.status,
             address=s.address, pickup_point_id=s.pickup_point_id,
-            timeline=[TrackingEventPublic.model_validate(e) for e in timeline(session, s.id)],
+            timeline=timeline,
             created_at=s.created_at, updated_at=s.updated_at)

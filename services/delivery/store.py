@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, bindparam, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.delivery.events import SOURCE
@@ -92,3 +92,14 @@ def active_shipments(session: Session, limit: int = 500) -> list[Shipment]:
     query = select(Shipment).where(Shipment.status.in_(
         ["label_created", "picked_up", "in_transit", "out_for_delivery"]))
     return list(session.scalars(query.order_by(Shipment.updated_at).limit(limit)))
+
+
+# Statements of the checkout's hot path (quotes, booking), built once and run with plain
+# parameters on the session's connection: no per-call statement building, no ORM unit of work.
+QUOTES, SHIPMENTS = Quote.__table__, Shipment.__table__
+INSERT_QUOTES = insert(QUOTES)
+INSERT_SHIPMENT = insert(SHIPMENTS)
+INSERT_TRACKING_EVENT = insert(TrackingEvent.__table__)
+INSERT_SERIAL = insert(TrackingSerial.__table__)
+SHIPMENT_OF_ORDER = select(SHIPMENTS.c.id).where(SHIPMENTS.c.order_id == bindparam("p_order_id"))
+QUOTE_ROW = select(QUOTES).where(QUOTES.c.id == bindparam("p_id"))

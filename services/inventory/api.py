@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from services.inventory.schemas import (
     AdjustmentCreate,
@@ -26,14 +27,35 @@ from services.inventory.schemas import (
     SubscriptionPublic,
 )
 from services.inventory.service import Inventory
-from services.platform.auth import AdminUser, CurrentUser
+from services.platform.auth import (
+    AdminUser,
+    CurrentUser,
+    Identity,
+    bearer_token,
+    current_user,
+    identity_from_claims,
+)
 
 
-def get_inventory(request: Request) -> Inventory:
+async def get_inventory(request: Request) -> Inventory:
     return request.app.state.inventory
 
 
+async def caller(request: Request) -> Identity:
+    """`platform.auth.current_user` without a thread-pool hop for a token this process has
+    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
+    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
+    token = bearer_token(request)
+    claims = request.app.state.tokens.cached(token) if token else None
+    if claims is None:
+        return await run_in_threadpool(current_user, request)
+    identity = identity_from_claims(claims)
+    request.state.user_id = identity.user_id
+    return identity
+
+
 InventoryDep = Annotated[Inventory, Depends(get_inventory)]
+Caller = Annotated[Identity, Depends(caller)]
 SkuPath = Annotated[str, Path(pattern=SkuCode.__metadata__[0].pattern)]
 OrderPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
@@ -41,13 +63,16 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
 
 
+# The routes on the checkout's path are `async def` and do their database work in one thread-pool
+# hop (a sync route costs one for itself, one per sync dependency and one for checking its
+# answer).
 @router.get("/stock", response_model=StockList)
-def read_stocks(
+async def read_stocks(
     inventory: InventoryDep,
     sku: Annotated[list[SkuCode], Query(min_length=1, max_length=200)],
 ) -> StockList:
     """Availability of several SKUs at once (unknown SKUs are left out)."""
-    items = inventory.stocks(sku)
+    items = await run_in_threadpool(inventory.stocks, sku)
     return StockList(items=items, total=len(items))
 
 
@@ -85,13 +110,13 @@ def list_adjustments(
 
 
 @router.post("/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservationPublic)
-def reserve(
-    body: ReservationCreate, user: CurrentUser, inventory: InventoryDep, response: Response,
+async def reserve(
+    body: ReservationCreate, user: Caller, inventory: InventoryDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ReservationPublic:
     """Hold every line or none. The order id is the idempotency key: a retry answers 200 with
     the same reservation."""
-    reservation, created = inventory.reserve(body, user_id=user.user_id)
+    reservation, created = await run_in_threadpool(inventory.reserve, body, user_id=user.user_id)
     if not created:
         response.status_code = status.HTTP_200_OK
     return reservation
@@ -103,9 +128,10 @@ def read_reservation(order_id: OrderPath, user: CurrentUser, inventory: Inventor
 
 
 @router.post("/reservations/{order_id}/commit", response_model=ReservationPublic)
-def commit_reservation(order_id: OrderPath, user: CurrentUser, inventory: InventoryDep) -> ReservationPublic:
+async def commit_reservation(order_id: OrderPath, user: Caller,
+                             inventory: InventoryDep) -> ReservationPublic:
     """The order is paid: the held stock leaves the warehouse. Idempotent."""
-    return inventory.commit(order_id, user)
+    return await run_in_threadpool(inventory.commit, order_id, user)
 
 
 @router.post("/reservations/{order_id}/release", response_model=ReservationPublic)

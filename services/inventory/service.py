@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,16 @@ from services.inventory.schemas import (
 )
 from services.inventory.settings import InventorySettings
 from services.inventory.store import (
+    INSERT_LINES,
+    INSERT_RESERVATION,
+    LINE_ROWS,
+    RELEASE_HOLD,
+    RESERVATION_ROW,
+    RESERVATION_STATUS,
+    SHIP_HOLD,
+    SKU_LEVELS,
+    SKU_TOTALS,
+    TAKE,
     Adjustment,
     Reservation,
     ReservationLine,
@@ -42,14 +52,11 @@ from services.inventory.store import (
     adjustments_of,
     claim_subscribers,
     due_reservations,
-    give_back,
-    levels,
     lines_of,
     new_id,
     outbox,
     set_status,
     subscriptions_of,
-    take,
     totals,
 )
 from services.platform.auth import Identity
@@ -72,6 +79,34 @@ class _Short(Exception):
     available: int
 
 
+@dataclass
+class _Stock:
+    """The SKUs of one reservation as its transaction sees them: thresholds and, per SKU, its
+    warehouses' (warehouse, on_hand, reserved) rows, kept up to date with the transaction's own
+    takes."""
+
+    thresholds: dict[str, int]
+    levels: dict[str, list[tuple[str, int, int]]]
+
+    @classmethod
+    def read(cls, conn: Connection, skus: list[str]) -> _Stock:
+        stock = cls({}, {})
+        for sku, threshold, warehouse, on_hand, reserved in conn.execute(SKU_LEVELS, {"p_skus": skus}):
+            stock.thresholds[sku] = threshold
+            rows = stock.levels.setdefault(sku, [])
+            if warehouse is not None:
+                rows.append((warehouse, on_hand, reserved))
+        return stock
+
+    def refresh(self, conn: Connection, sku: str) -> None:
+        fresh = _Stock.read(conn, [sku])
+        self.levels[sku] = fresh.levels.get(sku, [])
+
+    def totals(self, sku: str) -> tuple[int, int]:
+        rows = self.levels[sku]
+        return sum(r[1] for r in rows), sum(r[2] for r in rows)
+
+
 class Inventory:
     def __init__(self, *, db: Database, settings: InventorySettings):
         self.db = db
@@ -80,21 +115,23 @@ class Inventory:
     # --- stock ------------------------------------------------------------------------------
     def stocks(self, skus: Sequence[str]) -> list[StockPublic]:
         with self.db.read() as session:
-            known = {s.sku: s for s in session.scalars(select(Sku).where(Sku.sku.in_(list(skus))))}
-            rows = levels(session, list(known))
-        by_sku: dict[str, list[WarehouseStock]] = defaultdict(list)
-        for sku, warehouse, on_hand, reserved in rows:
-            by_sku[sku].append(WarehouseStock(warehouse=warehouse, on_hand=on_hand,
-                                              reserved=reserved, available=on_hand - reserved))
-        out = []
-        for sku in sorted(known):
-            parts = by_sku[sku]
-            on_hand, reserved = sum(p.on_hand for p in parts), sum(p.reserved for p in parts)
-            out.append(StockPublic(sku=sku, on_hand=on_hand, reserved=reserved,
-                                   available=on_hand - reserved, in_stock=on_hand > reserved,
-                                   low_stock_threshold=known[sku].low_stock_threshold,
-                                   warehouses=parts))
-        return out
+            rows = session.connection().execute(SKU_LEVELS, {"p_skus": list(skus)}).all()
+        out: dict[str, StockPublic] = {}
+        for sku, threshold, warehouse, on_hand, reserved in rows:
+            entry = out.get(sku)
+            if entry is None:
+                entry = out[sku] = StockPublic(sku=sku, on_hand=0, reserved=0, available=0,
+                                               in_stock=False, low_stock_threshold=threshold,
+                                               warehouses=[])
+            if warehouse is not None:
+                entry.warehouses.append(WarehouseStock(warehouse=warehouse, on_hand=on_hand,
+                                                       reserved=reserved, available=on_hand - reserved))
+                entry.on_hand += on_hand
+                entry.reserved += reserved
+        for entry in out.values():
+            entry.available = entry.on_hand - entry.reserved
+            entry.in_stock = entry.on_hand > entry.reserved
+        return [out[sku] for sku in sorted(out)]
 
     def stock(self, sku: str) -> StockPublic:
         found = self.stocks([sku])
@@ -172,12 +209,18 @@ class Inventory:
                       now: datetime) -> None:
         """Publish the SKU's new totals, and the low-stock / back-in-stock crossings."""
         on_hand, reserved = totals(session, sku)
+        threshold = self._sku(session, sku).low_stock_threshold
+        self._announce(session, sku, on_hand=on_hand, reserved=reserved, threshold=threshold,
+                       available_delta=available_delta, cause=cause, now=now)
+
+    def _announce(self, session: Session, sku: str, *, on_hand: int, reserved: int,
+                  threshold: int, available_delta: int, cause: str, now: datetime) -> None:
+        """`_after_change` with the SKU's totals (as this transaction sees them) at hand."""
         after = on_hand - reserved
         before = after - available_delta
         outbox.publish(session, events.StockChanged(
             sku=sku, on_hand=on_hand, reserved=reserved, available=after, in_stock=after > 0,
             cause=cause), subject=sku)
-        threshold = self._sku(session, sku).low_stock_threshold
         if domain.crossed_low(before=before, after=after, threshold=threshold):
             outbox.publish(session, events.LowStock(sku=sku, available=after, threshold=threshold),
                            subject=sku)
@@ -189,7 +232,11 @@ class Inventory:
 
     # --- reservations -----------------------------------------------------------------------
     def reserve(self, data: ReservationCreate, *, user_id: str) -> tuple[ReservationPublic, bool]:
-        """All lines or none, idempotent by order id. Returns (reservation, created)."""
+        """All lines or none, idempotent by order id. Returns (reservation, created).
+
+        The hot path of every checkout, so it is a handful of prebuilt Core statements: one read
+        of the SKUs with their warehouses, a guarded UPDATE per warehouse taken from, the inserts;
+        the totals it announces are that read plus its own takes (nothing is read back)."""
         lines = domain.merge_lines((line.sku, line.quantity) for line in data.lines)
         requested = [{"sku": sku, "quantity": qty} for sku, qty in lines]
         now = utcnow()
@@ -198,28 +245,37 @@ class Inventory:
                                 max_ttl_s=self.settings.max_reservation_ttl_s)
         try:
             with self.db.session() as session:
-                existing = session.get(Reservation, data.order_id)
-                if existing is not None:
+                conn = session.connection()
+                if conn.execute(RESERVATION_STATUS, {"p_order_id": data.order_id}).first() is not None:
+                    existing = session.get(Reservation, data.order_id)
+                    assert existing is not None
                     return self._replay(session, existing, requested), False
-                unknown = [sku for sku, _ in lines if session.get(Sku, sku) is None]
+                stock = _Stock.read(conn, [sku for sku, _ in lines])
+                unknown = [sku for sku, _ in lines if sku not in stock.thresholds]
                 if unknown:
                     raise InventoryRuleError(f"Unknown SKU(s): {', '.join(unknown)}.",
                                              slug="unknown-sku", status=422, skus=unknown)
-                session.add(Reservation(order_id=data.order_id, user_id=user_id, status=RESERVED,
-                                        requested=requested, expires_at=expires, created_at=now,
-                                        updated_at=now))
-                session.flush()  # claims the order id before any stock moves
+                conn.execute(INSERT_RESERVATION, {
+                    "order_id": data.order_id, "user_id": user_id, "status": RESERVED,
+                    "requested": requested, "expires_at": expires, "created_at": now,
+                    "updated_at": now})  # claims the order id before any stock moves
+                taken: list[ReservedLinePublic] = []
                 for sku, quantity in lines:
-                    self._take(session, data.order_id, sku, quantity)
-                taken = lines_of(session, data.order_id)
+                    taken += self._take(conn, stock, sku, quantity)
+                conn.execute(INSERT_LINES, [{"order_id": data.order_id, "sku": x.sku,
+                                             "warehouse": x.warehouse, "quantity": x.quantity}
+                                            for x in taken])
                 outbox.publish(session, events.Reserved(
                     order_id=data.order_id, user_id=user_id, expires_at=expires,
                     lines=[events.ReservedLine(sku=r.sku, quantity=r.quantity, warehouse=r.warehouse)
                            for r in taken]), subject=data.order_id)
                 for sku, quantity in lines:
-                    self._after_change(session, sku, available_delta=-quantity, cause="reserved",
-                                       now=now)
-                return self._public(session.get(Reservation, data.order_id), taken), True
+                    on_hand, reserved = stock.totals(sku)
+                    self._announce(session, sku, on_hand=on_hand, reserved=reserved,
+                                   threshold=stock.thresholds[sku], available_delta=-quantity,
+                                   cause="reserved", now=now)
+                return ReservationPublic(order_id=data.order_id, user_id=user_id, status=RESERVED,
+                                         expires_at=expires, created_at=now, lines=taken), True
         except IntegrityError:  # a concurrent request with the same order id won
             with self.db.read() as session:
                 existing = session.get(Reservation, data.order_id)
@@ -234,16 +290,24 @@ class Inventory:
                 shortages=[{"sku": short.sku, "requested": short.requested,
                             "available": short.available}]) from None
 
-    def _take(self, session: Session, order_id: str, sku: str, quantity: int) -> None:
+    def _take(self, conn: Connection, stock: _Stock, sku: str,
+              quantity: int) -> list[ReservedLinePublic]:
         need = quantity
         got: dict[str, int] = defaultdict(int)
-        for _ in range(MAX_TAKE_ROUNDS):
-            rows = levels(session, [sku])
-            if sum(max(on_hand - reserved, 0) for _, _, on_hand, reserved in rows) < need:
+        for round_ in range(MAX_TAKE_ROUNDS):
+            if round_:  # lost a race (PostgreSQL): read the SKU's warehouses again
+                stock.refresh(conn, sku)
+            rows = stock.levels[sku]
+            if sum(max(on_hand - reserved, 0) for _, on_hand, reserved in rows) < need:
                 break
-            for _, warehouse, on_hand, reserved in rows:
+            for i, (warehouse, on_hand, reserved) in enumerate(rows):
                 portion = min(need, on_hand - reserved)
-                if portion > 0 and take(session, sku, warehouse, portion):
+                if portion <= 0:
+                    continue
+                now_row = conn.execute(TAKE, {"p_sku": sku, "p_warehouse": warehouse,
+                                              "p_quantity": portion}).first()
+                if now_row is not None:
+                    rows[i] = (warehouse, now_row[0], now_row[1])
                     got[warehouse] += portion
                     need -= portion
                     if need == 0:
@@ -251,10 +315,10 @@ class Inventory:
             if need == 0:
                 break
         if need:  # what this transaction holds plus what is left is all there is
-            left = sum(max(on_hand - reserved, 0) for *_, on_hand, reserved in levels(session, [sku]))
+            stock.refresh(conn, sku)
+            left = sum(max(on_hand - reserved, 0) for _, on_hand, reserved in stock.levels[sku])
             raise _Short(sku, quantity, left + sum(got.values()))
-        session.add_all(ReservationLine(order_id=order_id, sku=sku, warehouse=w, quantity=q)
-                        for w, q in sorted(got.items()))
+        return [ReservedLinePublic(sku=sku, warehouse=w, quantity=q) for w, q in sorted(got.items())]
 
     def _record_failure(self, order_id: str, user_id: str, short: _Short) -> None:
         with self.db.session() as session:
@@ -297,22 +361,34 @@ class Inventory:
                 reason: str | None = None) -> ReservationPublic:
         now = utcnow()
         with self.db.session() as session:
-            r = self._owned(session, order_id, actor)
-            if domain.transition(r.status, target):
+            conn = session.connection()
+            r = conn.execute(RESERVATION_ROW, {"p_order_id": order_id}).first()
+            if r is None or (actor is not None and not actor.is_admin and r.user_id != actor.user_id):
+                raise NotFound(f"No reservation for order {order_id}.")
+            status, lines = r.status, None
+            if domain.transition(status, target):
                 if not set_status(session, order_id, expect=RESERVED, to=target, now=now):
-                    session.refresh(r)  # lost a race (another commit, release or the sweeper)
-                    domain.transition(r.status, target)
+                    # lost a race (another commit, release or the sweeper)
+                    status = conn.execute(RESERVATION_STATUS, {"p_order_id": order_id}).scalar_one()
+                    domain.transition(status, target)
                 else:
-                    self._move(session, order_id, target, reason=reason, now=now)
-                    session.refresh(r)
-            return self._public(r, lines_of(session, order_id))
+                    lines = self._move(session, order_id, target, reason=reason, now=now)
+                    status = target
+            if lines is None:
+                lines = [ReservedLinePublic(sku=x.sku, warehouse=x.warehouse, quantity=x.quantity)
+                         for x in conn.execute(LINE_ROWS, {"p_order_id": order_id})]
+            return ReservationPublic(order_id=r.order_id, user_id=r.user_id, status=status,
+                                     expires_at=r.expires_at, created_at=r.created_at, lines=lines)
 
     def _move(self, session: Session, order_id: str, target: str, *, reason: str | None,
-              now: datetime) -> None:
-        lines = lines_of(session, order_id)
+              now: datetime) -> list[ReservedLinePublic]:
+        conn = session.connection()
+        lines = [ReservedLinePublic(sku=x.sku, warehouse=x.warehouse, quantity=x.quantity)
+                 for x in conn.execute(LINE_ROWS, {"p_order_id": order_id})]
         shipped = target == COMMITTED
         for line in lines:
-            give_back(session, line.sku, line.warehouse, line.quantity, shipped=shipped)
+            conn.execute(SHIP_HOLD if shipped else RELEASE_HOLD,
+                         {"p_sku": line.sku, "p_warehouse": line.warehouse, "p_quantity": line.quantity})
         payload = [events.ReservedLine(sku=x.sku, quantity=x.quantity, warehouse=x.warehouse)
                    for x in lines]
         if target == COMMITTED:
@@ -325,9 +401,14 @@ class Inventory:
         per_sku: dict[str, int] = defaultdict(int)
         for line in lines:
             per_sku[line.sku] += line.quantity
-        for sku, quantity in sorted(per_sku.items()):
-            self._after_change(session, sku, available_delta=0 if shipped else quantity,
+        if per_sku:
+            sums = {row[0]: row for row in conn.execute(SKU_TOTALS, {"p_skus": list(per_sku)})}
+            for sku, quantity in sorted(per_sku.items()):
+                _, threshold, on_hand, reserved = sums[sku]
+                self._announce(session, sku, on_hand=int(on_hand), reserved=int(reserved),
+                               threshold=threshold, available_delta=0 if shipped else quantity,
                                cause=target, now=now)
+        return lines
 
     def sweep_expired(self, now: datetime | None = None) -> int:
         """Release reservations past their expiry; each in its own transaction, so one

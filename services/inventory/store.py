@@ -21,7 +21,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     func,
+    insert,
     select,
     update,
 )
@@ -190,10 +192,8 @@ def due_reservations(session: Session, now: datetime, limit: int) -> list[str]:
 
 def set_status(session: Session, order_id: str, *, expect: str, to: str, now: datetime) -> bool:
     """Move a reservation between states only from `expect`: a racing duplicate loses."""
-    result = session.execute(
-        update(Reservation).where(Reservation.order_id == order_id, Reservation.status == expect)
-        .values(status=to, updated_at=now).execution_options(synchronize_session=False)
-    )
+    result = session.connection().execute(SET_STATUS, {"p_order_id": order_id, "p_expect": expect,
+                                                       "p_to": to, "p_now": now})
     return result.rowcount == 1
 
 
@@ -213,3 +213,53 @@ def adjustments_of(session: Session, sku: str, *, offset: int, limit: int) -> tu
 def subscriptions_of(session: Session, user_id: str) -> list[Subscription]:
     query = select(Subscription).where(Subscription.user_id == user_id)
     return list(session.scalars(query.order_by(Subscription.created_at, Subscription.id)))
+
+
+# --- the reservation hot path: statements built once and run with plain parameters on the
+# session's connection (no ORM loads, no per-call statement building). Bind names carry a `p_`
+# prefix because SQLAlchemy reserves a column's own name in SET clauses.
+SKUS, LEVELS = Sku.__table__, StockLevel.__table__
+RESERVATIONS, LINES = Reservation.__table__, ReservationLine.__table__
+
+SKU_LEVELS = (select(SKUS.c.sku, SKUS.c.low_stock_threshold, LEVELS.c.warehouse, LEVELS.c.on_hand,
+                     LEVELS.c.reserved)
+              .select_from(SKUS.outerjoin(LEVELS, LEVELS.c.sku == SKUS.c.sku))
+              .where(SKUS.c.sku.in_(bindparam("p_skus", expanding=True)))
+              .order_by(SKUS.c.sku, LEVELS.c.warehouse))
+"""Each known SKU's threshold with its warehouses' rows (warehouse None: a SKU without any), in
+the order reservations lock rows in; SKUs missing from the answer are unknown."""
+SKU_TOTALS = (select(SKUS.c.sku, SKUS.c.low_stock_threshold,
+                     func.coalesce(func.sum(LEVELS.c.on_hand), 0),
+                     func.coalesce(func.sum(LEVELS.c.reserved), 0))
+              .select_from(SKUS.outerjoin(LEVELS, LEVELS.c.sku == SKUS.c.sku))
+              .where(SKUS.c.sku.in_(bindparam("p_skus", expanding=True)))
+              .group_by(SKUS.c.sku, SKUS.c.low_stock_threshold))
+"""(sku, threshold, on_hand, reserved) over all warehouses, as this transaction sees them."""
+TAKE = (update(LEVELS)
+        .where(LEVELS.c.sku == bindparam("p_sku"), LEVELS.c.warehouse == bindparam("p_warehouse"),
+               LEVELS.c.on_hand - LEVELS.c.reserved >= bindparam("p_quantity"))
+        .values(reserved=LEVELS.c.reserved + bindparam("p_quantity"))
+        .returning(LEVELS.c.on_hand, LEVELS.c.reserved))
+"""`take` for the hot path: the predicate is the guard; answers the row as it is now."""
+RELEASE_HOLD = (update(LEVELS)
+                .where(LEVELS.c.sku == bindparam("p_sku"), LEVELS.c.warehouse == bindparam("p_warehouse"))
+                .values(reserved=LEVELS.c.reserved - bindparam("p_quantity")))
+SHIP_HOLD = (update(LEVELS)
+             .where(LEVELS.c.sku == bindparam("p_sku"), LEVELS.c.warehouse == bindparam("p_warehouse"))
+             .values(reserved=LEVELS.c.reserved - bindparam("p_quantity"),
+                     on_hand=LEVELS.c.on_hand - bindparam("p_quantity")))
+RESERVATION_ROW = (select(RESERVATIONS.c.order_id, RESERVATIONS.c.user_id, RESERVATIONS.c.status,
+                          RESERVATIONS.c.requested, RESERVATIONS.c.expires_at,
+                          RESERVATIONS.c.created_at)
+                   .where(RESERVATIONS.c.order_id == bindparam("p_order_id")))
+RESERVATION_STATUS = select(RESERVATIONS.c.status).where(
+    RESERVATIONS.c.order_id == bindparam("p_order_id"))
+LINE_ROWS = (select(LINES.c.sku, LINES.c.warehouse, LINES.c.quantity)
+             .where(LINES.c.order_id == bindparam("p_order_id"))
+             .order_by(LINES.c.sku, LINES.c.warehouse))
+SET_STATUS = (update(RESERVATIONS)
+              .where(RESERVATIONS.c.order_id == bindparam("p_order_id"),
+                     RESERVATIONS.c.status == bindparam("p_expect"))
+              .values(status=bindparam("p_to"), updated_at=bindparam("p_now")))
+INSERT_RESERVATION = insert(RESERVATIONS)
+INSERT_LINES = insert(LINES)

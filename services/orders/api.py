@@ -21,15 +21,36 @@ from services.orders.schemas import (
     Status,
 )
 from services.orders.service import Orders, public
-from services.platform.auth import AdminUser, CurrentUser, bearer_token
+from services.platform.auth import (
+    AdminUser,
+    CurrentUser,
+    Identity,
+    bearer_token,
+    current_user,
+    identity_from_claims,
+)
 from services.platform.errors import InvalidInput, Unauthorized
 
 
-def get_orders(request: Request) -> Orders:
+async def get_orders(request: Request) -> Orders:
     return request.app.state.orders
 
 
+async def caller(request: Request) -> Identity:
+    """`platform.auth.current_user` without a thread-pool hop for a token this process has
+    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
+    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
+    token = bearer_token(request)
+    claims = request.app.state.tokens.cached(token) if token else None
+    if claims is None:
+        return await run_in_threadpool(current_user, request)
+    identity = identity_from_claims(claims)
+    request.state.user_id = identity.user_id
+    return identity
+
+
 OrdersDep = Annotated[Orders, Depends(get_orders)]
+Caller = Annotated[Identity, Depends(caller)]
 KeyHeader = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -39,12 +60,14 @@ admin = APIRouter(prefix="/api/orders/admin", tags=["orders admin"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderPublic)
-def place_order(body: OrderCreate, request: Request, user: CurrentUser, orders: OrdersDep,
-                response: Response, idempotency_key: KeyHeader) -> OrderPublic:
+async def place_order(body: OrderCreate, request: Request, user: Caller, orders: OrdersDep,
+                      response: Response, idempotency_key: KeyHeader) -> OrderPublic:
     """Order the cart snapshot with an address, a delivery quote and a payment method. The
     answer shows how far the checkout got (usually `fulfilling`; `awaiting_payment` with a
-    `payment_action` when the shopper must confirm). Replays answer 200 with the same order."""
-    order, created = orders.place(user, body, idempotency_key, bearer_token(request) or "")
+    `payment_action` when the shopper must confirm). Replays answer 200 with the same order.
+    (The saga's calls block: the whole request runs in one thread-pool hop.)"""
+    order, created = await run_in_threadpool(orders.place, user, body, idempotency_key,
+                                             bearer_token(request) or "")
     if not created:
         response.status_code = status.HTTP_200_OK
     return public(order)

@@ -68,6 +68,8 @@ class Neighbours:
                                          limits=httpx.Limits(max_connections=100,
                                                              max_keepalive_connections=50))
         self.token = ServiceToken(settings, self.http)
+        self._card_owners: dict[str, tuple[str, float]] = {}
+        self._cards_lock = threading.Lock()
 
     def call(self, service: str, method: str, path: str, *, json: Any = None,
              headers: dict[str, str] | None = None, params: Any = None,
@@ -133,6 +135,26 @@ class Neighbours:
         is the payments service's call)."""
         body = self.call("payments", "GET", "/api/payments/cards", bearer=shopper_token)[1]
         return {c["token"] for c in body["items"]}
+
+    CARD_OWNER_TTL_S = 600.0
+    CARD_OWNER_MAX = 10_000
+
+    def card_owned(self, user_id: str, card_token: str, shopper_token: str) -> bool:
+        """Is the card one of the shopper's saved cards? A card token belongs to one user for
+        good (tokens are random and never handed to anyone else; payments has no way to move
+        or delete a card), so a confirmed owner is remembered for a while and the question
+        costs a call to payments only the first time. Only "yes" is remembered; payments checks
+        the owner again when it charges the card (the saga's pay step) in any case."""
+        hit = self._card_owners.get(card_token)
+        if hit is not None and hit[0] == user_id and hit[1] > time.monotonic():
+            return True
+        owned = self.card_tokens(shopper_token)
+        until = time.monotonic() + self.CARD_OWNER_TTL_S
+        with self._cards_lock:
+            if len(self._card_owners) + len(owned) > self.CARD_OWNER_MAX:
+                self._card_owners.clear()
+            self._card_owners.update((token, (user_id, until)) for token in owned)
+        return card_token in owned
 
     def payment(self, payment_id: str) -> dict[str, Any]:
         return self.call("payments", "GET", f"/api/payments/{payment_id}")[1]

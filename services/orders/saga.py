@@ -29,7 +29,20 @@ from sqlalchemy.orm import Session
 from services.orders import domain, events
 from services.orders.clients import Neighbours, Rejected, Transient
 from services.orders.settings import OrdersSettings
-from services.orders.store import Order, Saga, StatusChange, claim, due_sagas, outbox
+from services.orders.store import (
+    FREE_LEASE,
+    ORDER_RECORDED,
+    RECORD_ORDER,
+    RECORD_SAGA,
+    SAGA_RECORDED,
+    Order,
+    Saga,
+    add_history,
+    claim,
+    due_sagas,
+    outbox,
+    row_values,
+)
 from services.platform.db import Database
 from services.platform.utc import as_utc
 
@@ -58,8 +71,8 @@ def set_status(session: Session, order: Order, to: str, *, actor: str, reason: s
     if legal:
         domain.check_transition(order.status, to)
     previous, order.status, order.updated_at = order.status, to, utcnow()
-    session.add(StatusChange(order_id=order.id, from_status=previous, to_status=to,
-                             reason=reason, actor=actor, at=order.updated_at))
+    add_history(session, order_id=order.id, from_status=previous, to_status=to, reason=reason,
+                actor=actor, at=order.updated_at)
     outbox.publish(session, events.OrderStatusChanged(
         order_id=order.id, user_id=order.user_id, status=to, previous_status=previous,
         reason=reason, tracking_number=order.tracking_number,
@@ -92,6 +105,19 @@ class Outcome:
     reason: str | None = None
 
 
+class _LeaseLost(Exception):
+    """Another runner holds the saga now: roll back whatever this step was about to record."""
+
+
+@dataclass
+class Held:
+    """The saga and its order as the lease holder last recorded them (detached objects)."""
+
+    saga: Saga
+    order: Order
+    lost: bool = False
+
+
 def new_owner() -> str:
     return f"runner-{uuid.uuid4().hex[:12]}"
 
@@ -103,23 +129,32 @@ class SagaRunner:
         self.n = neighbours
 
     # --- driving -------------------------------------------------------------------------------
-    def run(self, order_id: str, owner: str | None = None) -> None:
+    def run(self, order_id: str, owner: str | None = None,
+            held: Held | None = None) -> Order | None:
         """Work on the saga until it waits, finishes, or meets a failure to retry later.
-        `owner` is a lease the caller already holds (the request that created the saga)."""
+        `owner` is a lease the caller already holds (the request that created the saga), and
+        `held` the saga and order as that caller just wrote them.
+
+        While it holds the lease the runner keeps the saga and the order in memory: it is their
+        only writer then (besides a shopper's cancel request, which every recording reads back),
+        so each step costs its call and one short transaction, not a re-read of both rows.
+        Returns the order as recorded, or None if the lease was lost or the run failed (the
+        caller reads the database then)."""
         if owner is None:
             owner = new_owner()
             if not self._lease(order_id, owner):
-                return
+                return None
         state = CONTINUE
         try:
-            while (state := self._advance(order_id, owner)) == CONTINUE:
+            if held is None:
+                held = self._load(order_id)
+            while (state := self._advance(owner, held)) == CONTINUE:
                 pass
         finally:
             if state != RELEASED:  # stopped without recording (or by an error): free the lease
                 with self.db.session() as session:
-                    saga = session.get(Saga, order_id)
-                    if saga is not None and saga.lease_owner == owner:
-                        saga.lease_owner, saga.lease_until = None, None
+                    session.connection().execute(FREE_LEASE, {"p_order_id": order_id, "p_owner": owner})
+        return None if held.lost else held.order
 
     def _lease(self, order_id: str, owner: str) -> bool:
         now = utcnow()
@@ -127,14 +162,18 @@ class SagaRunner:
             return claim(session, order_id, owner, now,
                          now + timedelta(seconds=self.settings.saga_lease_s))
 
-    def _advance(self, order_id: str, owner: str) -> str:
-        """One step (or one compensation): CONTINUE, or stop with the lease RELEASED by the
-        recording transaction or still HELD."""
+    def _load(self, order_id: str) -> Held:
         with self.db.read() as session:
             saga = session.get(Saga, order_id)
             order = session.get(Order, order_id)
             assert saga is not None and order is not None
             session.expunge_all()
+        return Held(saga, order)
+
+    def _advance(self, owner: str, held: Held) -> str:
+        """One step (or one compensation): CONTINUE, or stop with the lease RELEASED by the
+        recording transaction or still HELD."""
+        saga, order = held.saga, held.order
         if saga.state not in domain.ACTIVE_SAGA:
             return HELD
         if saga.state == domain.WAITING and as_utc(saga.next_run_at) > utcnow():  # type: ignore[operator]
@@ -147,7 +186,7 @@ class SagaRunner:
             outcome = Outcome(compensate=(domain.CANCELLED, saga.cancel_requested))
         else:
             outcome = self._step(saga, order)
-        return self._apply(order_id, owner, outcome)
+        return self._apply(owner, held, outcome)
 
     def _step(self, saga: Saga, order: Order) -> Outcome:
         view = order_view(order)
@@ -268,27 +307,39 @@ class SagaRunner:
             log.info("snapshot_not_released", order_id=order["id"], error=str(exc))
 
     # --- recording -----------------------------------------------------------------------------
-    def _apply(self, order_id: str, owner: str, out: Outcome) -> str:
-        """Record the outcome; when the saga stops here, give the lease back in the same
-        transaction (one write fewer per run)."""
+    def _apply(self, owner: str, held: Held, out: Outcome) -> str:
+        """Record the outcome in one transaction: the order's changes, history and events, and
+        the saga's new state with its lease renewed, or given back when the saga stops here (one
+        write fewer per run). Nothing is kept if the lease turned out to be lost."""
         now = utcnow()
-        with self.db.session() as session:
-            if not claim(session, order_id, owner, now,
-                         now + timedelta(seconds=self.settings.saga_lease_s)):
-                log.warning("saga_lease_lost", order_id=order_id)
-                return RELEASED
-            go_on = self._record(session, order_id, out, now)
-            if not go_on:
-                saga = session.get(Saga, order_id)
-                assert saga is not None
-                saga.lease_owner, saga.lease_until = None, None
-            return CONTINUE if go_on else RELEASED
+        saga, order = held.saga, held.order
+        before = row_values(order, ORDER_RECORDED)
+        try:
+            with self.db.session() as session:
+                go_on = self._record(session, saga, order, out, now)
+                params = {f"p_{c}": getattr(saga, c) for c in SAGA_RECORDED}
+                params.update(p_order_id=saga.order_id, p_owner=owner, p_now=now,
+                              p_new_owner=owner if go_on else None,
+                              p_until=now + timedelta(seconds=self.settings.saga_lease_s)
+                              if go_on else None)
+                conn = session.connection()
+                row = conn.execute(RECORD_SAGA, params).first()
+                if row is None:
+                    raise _LeaseLost
+                saga.cancel_requested = row[0]
+                after = row_values(order, ORDER_RECORDED)
+                if after != before:
+                    conn.execute(RECORD_ORDER, {"p_id": order.id,
+                                                   **{f"p_{c}": v for c, v in after.items()}})
+        except _LeaseLost:
+            log.warning("saga_lease_lost", order_id=saga.order_id)
+            held.lost = True
+            return RELEASED
+        return CONTINUE if go_on else RELEASED
 
-    def _record(self, session: Session, order_id: str, out: Outcome, now: datetime) -> bool:
+    def _record(self, session: Session, saga: Saga, order: Order, out: Outcome,
+                now: datetime) -> bool:
         """Apply the outcome to the saga and the order; True if the saga should go on now."""
-        saga = session.get(Saga, order_id)
-        order = session.get(Order, order_id)
-        assert saga is not None and order is not None
         saga.updated_at, saga.last_error = now, out.retry
         for key, value in {**out.order_fields}.items():
             setattr(order, key, value)

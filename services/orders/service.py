@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.orders import domain, events
 from services.orders.clients import Neighbours, Rejected, Transient
 from services.orders.domain import OrderRuleError
-from services.orders.saga import SagaRunner, new_owner, set_status
+from services.orders.saga import Held, SagaRunner, new_owner, set_status
 from services.orders.schemas import (
     AdminAction,
     OrderCreate,
@@ -31,16 +30,24 @@ from services.orders.schemas import (
 )
 from services.orders.settings import OrdersSettings
 from services.orders.store import (
+    INSERT_ORDER,
+    INSERT_SAGA,
+    ORDER_BY_KEY,
+    ORDER_COLUMNS,
     PROCESSED,
+    SAGA_COLUMNS,
     Order,
     ReturnRequest,
     Saga,
     StatusChange,
+    add_history,
+    claim,
     history,
     list_orders,
     new_id,
     outbox,
     returns_of,
+    row_values,
 )
 from services.platform.auth import Identity
 from services.platform.db import Database
@@ -72,7 +79,8 @@ class Orders:
         try:
             snapshot = self._snapshot(data.snapshot_id, user)
             quote = self._quote(data, user, snapshot["currency"])
-            if data.payment.card_token and data.payment.card_token not in self.n.card_tokens(shopper_token):
+            if data.payment.card_token and not self.n.card_owned(user.user_id, data.payment.card_token,
+                                                                  shopper_token):
                 raise InvalidInput("Unknown card; add the card again.", slug="unknown-card")
         except Transient as exc:
             raise Unavailable("A service the checkout needs is not answering; try again.",
@@ -80,20 +88,20 @@ class Orders:
         order = self._new_order(user, data, key, fingerprint, snapshot, quote)
         owner = new_owner()  # the saga is born leased to this request: the worker leaves it be
         try:
-            self._insert(order, owner)
+            saga = self._insert(order, owner)
         except IntegrityError:
             existing = self._by_key(user.user_id, key)
             if existing is None:
                 raise Conflict("This cart snapshot has already been ordered.",
                                slug="snapshot-already-ordered") from None
             return self._replay(existing, fingerprint), False
-        self._run_saga(order.id, owner)
-        return self.get(order.id, None), True
+        recorded = self._run_saga(order.id, owner, Held(saga, order))
+        return recorded or self.get(order.id, None), True
 
     def _by_key(self, user_id: str, key: str) -> Order | None:
         with self.db.read() as session:
-            return session.scalar(select(Order).where(Order.user_id == user_id,
-                                                      Order.idempotency_key == key))
+            found = session.connection().execute(ORDER_BY_KEY, {"p_user_id": user_id, "p_key": key}).first()
+            return None if found is None else session.get(Order, found.id)
 
     @staticmethod
     def _replay(order: Order, fingerprint: str) -> Order:
@@ -157,23 +165,29 @@ class Orders:
                     "pickup_point_id": data.delivery.pickup_point_id if quote["pickup"] else None}
         return Order(id=new_id(), user_id=user.user_id, status=domain.PENDING, idempotency_key=key,
                      request_hash=fingerprint, snapshot_id=snap["id"], session_id=snap.get("session_id"),
-                     currency=snap["currency"], lines=lines, refunded_minor=0,
+                     currency=snap["currency"], lines=lines, refunded_minor=0, payment_id=None,
+                     payment_action=None, shipment_id=None, tracking_number=None, cancel_reason=None,
                      promo_codes=snap.get("promo_codes", []), campaign_ids=snap.get("campaign_ids", []),
                      address=data.address.model_dump(), delivery=delivery,
                      payment=data.payment.model_dump(), created_at=now, updated_at=now, **money)
 
-    def _insert(self, order: Order, owner: str) -> None:
+    def _insert(self, order: Order, owner: str) -> Saga:
+        """The order, its first history line, its saga (leased to `owner`) and `order.placed`
+        in one transaction; Core inserts of the objects' values (they stay plain in-memory
+        objects for the saga run that follows)."""
         now = order.created_at
+        saga = Saga(order_id=order.id, step=domain.RESERVE, state=domain.RUNNING, attempts=0,
+                    next_run_at=now, committed=False, snapshot_accepted=False, compensations=[],
+                    updated_at=now, lease_owner=owner, cancel_requested=None, failure=None,
+                    final_status=None, last_error=None,
+                    lease_until=now + timedelta(seconds=self.settings.saga_lease_s),
+                    payment_deadline=domain.payment_deadline(now, self.settings.payment_deadline_s))
         with self.db.session() as session:
-            session.add(order)
-            session.flush()
-            session.add(StatusChange(order_id=order.id, from_status=None, to_status=domain.PENDING,
-                                     reason="order placed", actor=order.user_id, at=now))
-            session.add(Saga(order_id=order.id, step=domain.RESERVE, state=domain.RUNNING, attempts=0,
-                             next_run_at=now, committed=False, snapshot_accepted=False,
-                             compensations=[], updated_at=now, lease_owner=owner,
-                             lease_until=now + timedelta(seconds=self.settings.saga_lease_s),
-                             payment_deadline=domain.payment_deadline(now, self.settings.payment_deadline_s)))
+            conn = session.connection()
+            conn.execute(INSERT_ORDER, row_values(order, ORDER_COLUMNS))
+            add_history(session, order_id=order.id, from_status=None, to_status=domain.PENDING,
+                        reason="order placed", actor=order.user_id, at=now)
+            conn.execute(INSERT_SAGA, row_values(saga, SAGA_COLUMNS))
             outbox.publish(session, events.OrderPlaced(
                 order_id=order.id, user_id=order.user_id, session_id=order.session_id,
                 lines=[events.OrderLine(sku=x["sku"], product_id=x["product_id"], category=x["category"],
@@ -183,12 +197,15 @@ class Orders:
                 shipping_minor=order.shipping_minor, total_minor=order.total_minor,
                 currency=order.currency, promo_codes=order.promo_codes,
                 campaign_ids=order.campaign_ids), subject=order.id)
+        return saga
 
-    def _run_saga(self, order_id: str, owner: str | None = None) -> None:
+    def _run_saga(self, order_id: str, owner: str | None = None,
+                  held: Held | None = None) -> Order | None:
         try:
-            self.runner.run(order_id, owner)
+            return self.runner.run(order_id, owner, held)
         except Exception:  # the saga worker takes over from what was recorded
             log.exception("saga_run_failed", order_id=order_id)
+            return None
 
     # --- reading ---------------------------------------------------------------------------------
     def get(self, order_id: str, actor: Identity | None) -> Order:
@@ -347,6 +364,7 @@ class Orders:
         saga. Deduplicated by the event id across both paths; False for a duplicate."""
         data = payload.get("data", {})
         order_id = data.get("order_id")
+        owner = new_owner()
         try:
             with self.db.session() as session:
                 session.execute(PROCESSED.insert().values(consumer="payment-news", event_id=event_id,
@@ -363,9 +381,16 @@ class Orders:
                     saga.next_run_at = utcnow()
                 else:
                     return True
+                # Woken and leased in one transaction: the saga worker cannot take it in between,
+                # so the saga has moved on by the time this news is acknowledged. A saga leased
+                # elsewhere is being worked on already.
+                now = utcnow()
+                leased = claim(session, order_id, owner, now,
+                               now + timedelta(seconds=self.settings.saga_lease_s))
         except IntegrityError:
             return False
-        self._run_saga(order_id)
+        if leased:
+            self._run_saga(order_id, owner)
         return True
 
     def shipment_news(self, event_type: str, data: dict[str, Any], session: Session) -> None:

@@ -18,7 +18,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     func,
+    insert,
     or_,
     select,
     update,
@@ -156,9 +158,51 @@ def due_sagas(session: Session, now: datetime, limit: int) -> list[str]:
 def claim(session: Session, order_id: str, owner: str, now: datetime, until: datetime) -> bool:
     """Take (or renew) the saga's lease: one conditional UPDATE, so two processes can never both
     hold it."""
-    result = session.execute(
-        update(Saga)
-        .where(Saga.order_id == order_id,
-               or_(Saga.lease_until.is_(None), Saga.lease_until < now, Saga.lease_owner == owner))
-        .values(lease_owner=owner, lease_until=until))
+    result = session.connection().execute(CLAIM, {"p_order_id": order_id, "p_owner": owner, "p_now": now,
+                                     "p_until": until})
     return bool(result.rowcount)
+
+
+# --- the saga's hot path: statements built once (no per-call statement building or cache-key
+# work), executed with plain parameter dicts. Bind names carry a `p_` prefix because SQLAlchemy
+# reserves a column's own name in SET clauses.
+SAGAS, ORDERS, HISTORY = Saga.__table__, Order.__table__, StatusChange.__table__
+SAGA_COLUMNS = tuple(c.key for c in SAGAS.columns)
+ORDER_COLUMNS = tuple(c.key for c in ORDERS.columns)
+SAGA_RECORDED = tuple(c for c in SAGA_COLUMNS
+                      if c not in ("order_id", "cancel_requested", "lease_owner", "lease_until"))
+"""What the lease holder writes back after a step. `cancel_requested` is the one field others
+write while a saga runs (a shopper's cancel), so it is read back, never written, here."""
+ORDER_RECORDED = ("status", "payment_id", "payment_action", "shipment_id", "tracking_number",
+                  "refunded_minor", "cancel_reason", "updated_at")
+"""The order's fields a saga step may change (nobody else changes them while it holds the lease:
+every other writer of an order needs a finished saga or a delivered order)."""
+
+_LEASE_FREE = or_(SAGAS.c.lease_until.is_(None), SAGAS.c.lease_until < bindparam("p_now"),
+                  SAGAS.c.lease_owner == bindparam("p_owner"))
+CLAIM = (update(SAGAS).where(SAGAS.c.order_id == bindparam("p_order_id"), _LEASE_FREE)
+         .values(lease_owner=bindparam("p_owner"), lease_until=bindparam("p_until")))
+RECORD_SAGA = (update(SAGAS).where(SAGAS.c.order_id == bindparam("p_order_id"), _LEASE_FREE)
+               .values({**{c: bindparam(f"p_{c}") for c in SAGA_RECORDED},
+                        "lease_owner": bindparam("p_new_owner"), "lease_until": bindparam("p_until")})
+               .returning(SAGAS.c.cancel_requested))
+"""Record a step and renew (or give back) the lease in one statement, only while the lease is
+still ours; answers the shopper's cancel request, if one came meanwhile."""
+RECORD_ORDER = (update(ORDERS).where(ORDERS.c.id == bindparam("p_id"))
+                .values({c: bindparam(f"p_{c}") for c in ORDER_RECORDED}))
+FREE_LEASE = (update(SAGAS).where(SAGAS.c.order_id == bindparam("p_order_id"),
+                                  SAGAS.c.lease_owner == bindparam("p_owner"))
+              .values(lease_owner=None, lease_until=None))
+INSERT_ORDER = insert(ORDERS)
+INSERT_SAGA = insert(SAGAS)
+INSERT_HISTORY = insert(HISTORY)
+ORDER_BY_KEY = select(ORDERS.c.id, ORDERS.c.request_hash).where(ORDERS.c.user_id == bindparam("p_user_id"),
+                                         ORDERS.c.idempotency_key == bindparam("p_key"))
+
+
+def row_values(obj: Base, columns: tuple[str, ...]) -> dict[str, object]:
+    return {c: getattr(obj, c) for c in columns}
+
+
+def add_history(session: Session, **values: object) -> None:
+    session.connection().execute(INSERT_HISTORY, values)

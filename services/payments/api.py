@@ -33,16 +33,39 @@ from services.payments.schemas import (
     WalletPublic,
 )
 from services.payments.service import Payments
-from services.platform.auth import AdminUser, CurrentUser, Identity
+from services.platform.auth import (
+    AdminUser,
+    CurrentUser,
+    Identity,
+    bearer_token,
+    current_user,
+    identity_from_claims,
+)
 from services.platform.errors import Forbidden, InvalidInput, Unauthorized
 
 
-def get_payments(request: Request) -> Payments:
+async def get_payments(request: Request) -> Payments:
     return request.app.state.payments
 
 
-def get_runner(request: Request) -> IdempotentRunner:
+async def get_runner(request: Request) -> IdempotentRunner:
     return request.app.state.idempotency
+
+
+async def caller(request: Request) -> Identity:
+    """`platform.auth.current_user` without a thread-pool hop for a token this process has
+    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
+    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
+    token = bearer_token(request)
+    claims = request.app.state.tokens.cached(token) if token else None
+    if claims is None:
+        return await run_in_threadpool(current_user, request)
+    identity = identity_from_claims(claims)
+    request.state.user_id = identity.user_id
+    return identity
+
+
+Caller = Annotated[Identity, Depends(caller)]
 
 
 PaymentsDep = Annotated[Payments, Depends(get_payments)]
@@ -71,21 +94,22 @@ def add_card(body: CardCreate, user: CurrentUser, payments: PaymentsDep) -> Card
 
 
 @router.get("/cards", response_model=CardList)
-def list_cards(user: CurrentUser, payments: PaymentsDep) -> CardList:
-    items = [CardPublic.model_validate(c) for c in payments.cards(user.user_id)]
+async def list_cards(user: Caller, payments: PaymentsDep) -> CardList:
+    items = [CardPublic.model_validate(c) for c in await run_in_threadpool(payments.cards, user.user_id)]
     return CardList(items=items, total=len(items))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PaymentPublic,
              responses={402: {"description": "Declined; the body carries the failed payment"}})
-def create_payment(body: PaymentCreate, request: Request, user: CurrentUser, payments: PaymentsDep,
-                   runner: RunnerDep, idempotency_key: KeyHeader) -> JSONResponse:
-    """Authorise (and by default capture) a card, wallet or crypto payment."""
+async def create_payment(body: PaymentCreate, request: Request, user: Caller, payments: PaymentsDep,
+                         runner: RunnerDep, idempotency_key: KeyHeader) -> JSONResponse:
+    """Authorise (and by default capture) a card, wallet or crypto payment. (`async def` with
+    the work in one thread-pool hop: a sync route costs one per sync dependency too.)"""
     if body.user_id and body.user_id != user.user_id and not user.is_admin:
         raise Forbidden("Only admins may pay on behalf of another user.")
     payer = body.user_id or user.user_id
-    return idempotent(request, runner, user, idempotency_key, body,
-                      lambda s: payments.create(s, payer=payer, data=body))
+    return await run_in_threadpool(idempotent, request, runner, user, idempotency_key, body,
+                                   lambda s: payments.create(s, payer=payer, data=body))
 
 
 @router.get("", response_model=PaymentList)

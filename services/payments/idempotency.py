@@ -23,7 +23,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.payments.store import IdempotencyKey
+from services.payments.store import INSERT_KEY, KEY_DONE, KEY_ROW, IdempotencyKey
 from services.platform.db import Database
 from services.platform.errors import Conflict
 from services.platform.utc import as_utc
@@ -46,10 +46,8 @@ class IdempotentRunner:
         try:
             with self.db.session() as session:
                 status, body = work(session)
-                session.execute(
-                    update(IdempotencyKey)
-                    .where(IdempotencyKey.principal == principal, IdempotencyKey.key == key)
-                    .values(state="done", response_status=status, response_body=body))
+                session.connection().execute(KEY_DONE, {"p_principal": principal, "p_key": key,
+                                                        "p_status": status, "p_body": body})
         except BaseException:
             with self.db.session() as session:
                 session.execute(delete(IdempotencyKey).where(
@@ -65,12 +63,12 @@ class IdempotentRunner:
             now = datetime.now(UTC)
             try:
                 with self.db.session() as session:
-                    row = session.get(IdempotencyKey, (principal, key))
+                    conn = session.connection()
+                    row = conn.execute(KEY_ROW, {"p_principal": principal, "p_key": key}).first()
                     if row is None:
-                        session.add(IdempotencyKey(principal=principal, key=key,
-                                                   fingerprint=fingerprint, state="in_progress",
-                                                   locked_at=now, created_at=now))
-                        session.flush()
+                        conn.execute(INSERT_KEY, {"principal": principal, "key": key,
+                                                  "fingerprint": fingerprint, "state": "in_progress",
+                                                  "locked_at": now, "created_at": now})
                         return None
                     if row.fingerprint != fingerprint:
                         raise Conflict("This Idempotency-Key was already used with a different "

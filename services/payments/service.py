@@ -30,13 +30,14 @@ from services.payments.schemas import (
 )
 from services.payments.settings import PaymentsSettings
 from services.payments.store import (
+    INSERT_LEDGER,
+    INSERT_WEBHOOK,
     Card,
     ChainEvent,
     LedgerEntry,
     Payment,
     Refund,
     Wallet,
-    WebhookDelivery,
     account_balances,
     hold_from_wallet,
     new_id,
@@ -110,7 +111,7 @@ class Payments:
             session.add(p)
             self._emit(session, p, events.PaymentActionRequired, action="pay_invoice")
         session.flush()
-        return self._answer(session, p, 201)
+        return self._answer(session, p, 201, new=True)
 
     def _start_card(self, session: Session, p: Payment, token: str | None, now: datetime) -> None:
         card = session.get(Card, token) if token else None
@@ -118,8 +119,8 @@ class Payments:
             raise PaymentRuleError("Unknown card token.", slug="unknown-card", status=422,
                                    errors=[{"field": "card_token", "message": "unknown"}])
         p.card_token, p.card_brand, p.card_last4 = card.token, card.brand, card.last4
-        session.add(p)
-        session.flush()
+        session.add(p)  # inserted once, as it ends up, by the flush in `create` (nothing that
+        # follows needs the row yet: ledger legs, webhooks and events carry its id, no FK)
         if domain.card_expired(exp_month=card.exp_month, exp_year=card.exp_year, today=now.date()):
             self._fail(session, p, domain.EXPIRED)
         elif card.sandbox_outcome == domain.REQUIRES_ACTION:
@@ -326,7 +327,8 @@ class Payments:
             raise NotFound("No such payment.", slug="unknown-payment")
         return p
 
-    def public(self, session: Session, p: Payment) -> PaymentPublic:
+    def public(self, session: Session, p: Payment, *, new: bool = False) -> PaymentPublic:
+        """`new`: created in this transaction, so it has no refunds to look up."""
         invoice = None
         if p.invoice_address and p.invoice_expires_at:
             invoice = Invoice(address=p.invoice_address, amount_minor=p.amount_minor,
@@ -340,11 +342,12 @@ class Payments:
             captured_minor=p.captured_minor, refunded_minor=p.refunded_minor,
             card_brand=p.card_brand, card_last4=p.card_last4, failure_code=p.failure_code,
             failure_message=p.failure_message, next_action=action.get(p.status), invoice=invoice,
-            refunds=[RefundPublic.model_validate(r) for r in refunds_of(session, p.id)],
+            refunds=[] if new else [RefundPublic.model_validate(r) for r in refunds_of(session, p.id)],
             created_at=p.created_at, updated_at=p.updated_at)
 
-    def _answer(self, session: Session, p: Payment, ok: int = 200) -> tuple[int, dict]:
-        body = self.public(session, p).model_dump(mode="json")
+    def _answer(self, session: Session, p: Payment, ok: int = 200, *,
+                new: bool = False) -> tuple[int, dict]:
+        body = self.public(session, p, new=new).model_dump(mode="json")
         if p.status == domain.FAILED:
             return 402, {"type": "https://shop.example/problems/payment-failed",
                          "title": "Payment failed", "status": 402,
@@ -356,10 +359,9 @@ class Payments:
     def _post(self, session: Session, p: Payment, kind: str, legs: list[tuple[str, int]]) -> None:
         assert domain.balanced(legs)
         txn, now = new_id("txn"), utcnow()
-        for account, amount in legs:
-            session.add(LedgerEntry(txn_id=txn, payment_id=p.id, account=account,
-                                    amount_minor=amount, currency=p.currency, kind=kind,
-                                    created_at=now))
+        session.connection().execute(INSERT_LEDGER, [
+            {"txn_id": txn, "payment_id": p.id, "account": account, "amount_minor": amount,
+             "currency": p.currency, "kind": kind, "created_at": now} for account, amount in legs])
 
     def _emit(self, session: Session, p: Payment, kind: type[events.PaymentEvent],
               **fields: object) -> None:
@@ -371,7 +373,8 @@ class Payments:
         if p.order_id:
             payload = event.model_dump(mode="json")
             payload["data"]["status"] = p.status
-            session.add(WebhookDelivery(id=event.id, event_type=event.type,
-                                        url=self.settings.effective_orders_webhook_url,
-                                        payload=payload, attempts=0, next_attempt_at=event.occurred_at,
-                                        created_at=event.occurred_at))
+            session.connection().execute(INSERT_WEBHOOK, {
+                "id": event.id, "event_type": event.type,
+                "url": self.settings.effective_orders_webhook_url, "payload": payload,
+                "attempts": 0, "next_attempt_at": event.occurred_at,
+                "created_at": event.occurred_at})

@@ -17,7 +17,9 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    bindparam,
     func,
+    insert,
     select,
     update,
 )
@@ -207,3 +209,18 @@ def due_webhooks(session: Session, now: datetime, limit: int) -> list[WebhookDel
                     WebhookDelivery.next_attempt_at <= now)
              .order_by(WebhookDelivery.next_attempt_at).limit(limit))
     return list(session.scalars(query))
+
+
+# Statements of the payment hot path, built once (no per-call statement building or cache-key
+# work) and run with plain parameters on the session's connection.
+KEYS = IdempotencyKey.__table__
+INSERT_LEDGER = insert(LedgerEntry.__table__)
+INSERT_WEBHOOK = insert(WebhookDelivery.__table__)
+INSERT_KEY = insert(KEYS)
+KEY_ROW = select(KEYS.c.fingerprint, KEYS.c.state, KEYS.c.response_status, KEYS.c.response_body,
+                 KEYS.c.locked_at).where(KEYS.c.principal == bindparam("p_principal"),
+                                         KEYS.c.key == bindparam("p_key"))
+KEY_DONE = (update(KEYS).where(KEYS.c.principal == bindparam("p_principal"),
+                               KEYS.c.key == bindparam("p_key"))
+            .values(state="done", response_status=bindparam("p_status"),
+                    response_body=bindparam("p_body")))

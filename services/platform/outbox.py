@@ -69,6 +69,9 @@ class Outbox:
     def __init__(self, table: Table, source: str):
         self.table = table
         self.source = source
+        self._insert = table.insert()
+        """Built once: a statement made per event (`insert().values(...)`) pays SQLAlchemy's
+        statement construction and cache-key walk on every publish."""
 
     def publish(self, session: Session, data: EventData, *, subject: str | None = None) -> Event:
         event = make_event(data, source=self.source, subject=subject)
@@ -76,14 +79,14 @@ class Outbox:
         return event
 
     def add(self, session: Session, event: Event) -> None:
-        session.execute(
-            self.table.insert().values(
-                event_id=event.id,
-                event_type=event.type,
-                envelope=event.model_dump(mode="json"),
-                created_at=event.occurred_at,
-            )
-        )
+        # A plain Core insert on the session's connection (the session's transaction): nothing
+        # ORM-side to flush or load for it.
+        session.connection().execute(self._insert, {
+            "event_id": event.id,
+            "event_type": event.type,
+            "envelope": event.model_dump(mode="json"),
+            "created_at": event.occurred_at,
+        })
 
 
 class OutboxRelay:
