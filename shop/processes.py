@@ -31,6 +31,7 @@ recommendations publishes offers in one Redis transaction.)"""
 WORKERS: dict[str, list[str]] = {
     "lake-writer": ["shop.cli", "lake-writer"],  # every stream -> Parquet lake
     "catalog-indexer": ["services.catalog.indexer"],  # catalog + inventory events -> search index
+    "catalog-purchases": ["services.catalog.purchases"],  # paid orders -> verified-purchase reviews
     "inventory-sweeper": ["services.inventory.sweeper"],  # expires unpaid reservations
     "cart-sweeper": ["services.cart.sweeper"],  # cart.abandoned, expired checkout snapshots
     "cart-offers": ["services.cart.offers"],  # personal offers -> one-shopper promotions

@@ -108,6 +108,30 @@ class StockChangedView(BaseModel):
     available: int
 
 
+ORDERS_STREAM = stream_for("orders")
+ORDER_PLACED, ORDER_PAID = "order.placed", "order.paid"
+
+
+class OrderedLineView(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    product_id: str
+
+
+class OrderPlacedView(BaseModel):
+    """What the catalog reads from `order.placed` (the orders service owns the contract)."""
+
+    model_config = ConfigDict(extra="ignore")
+    order_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=36)
+    lines: list[OrderedLineView]
+
+
+class OrderPaidView(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    order_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=36)
+
+
 INDEX_SOURCE = "search"
 """The catalog-indexer announces index commits on `shop:events:search`, so caches of search
 answers (the gateway's) are dropped only once the index really shows the change."""

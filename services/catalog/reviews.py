@@ -19,6 +19,7 @@ from services.catalog.store import (
     Product,
     Review,
     ReviewVote,
+    has_purchased,
     hidden_reviews,
     outbox,
     review_of_user,
@@ -78,7 +79,8 @@ class Reviews:
                                    slug="review-exists")
                 review = Review(product_id=product_id, user_id=user.user_id, rating=data.rating,
                                 title=data.title, body=data.body,
-                                reviewer_name=data.reviewer_name or default_reviewer_name(user))
+                                reviewer_name=data.reviewer_name or default_reviewer_name(user),
+                                verified_purchase=has_purchased(session, user.user_id, product_id))
                 session.add(review)
                 session.flush()
                 self._publish(session, events.ReviewSubmitted, review,
@@ -87,6 +89,19 @@ class Reviews:
         except IntegrityError as exc:  # a concurrent submission by the same user won
             raise Conflict("You have reviewed this product already; edit your review.",
                            slug="review-exists") from exc
+
+    def mark_verified(self, session: Session, user_id: str, product_ids: list[int]) -> int:
+        """Flag the user's reviews of these products as verified purchases, in the caller's
+        transaction (the purchases consumer's); return how many changed."""
+        changed = 0
+        for review in session.scalars(select(Review).where(
+                Review.user_id == user_id, Review.product_id.in_(product_ids),
+                Review.verified_purchase.is_(False))):
+            review.verified_purchase = True
+            product = self._product(session, review.product_id)
+            self._publish(session, events.ReviewUpdated, review, recompute_rating(session, product))
+            changed += 1
+        return changed
 
     def edit(self, review_id: str, user: Identity, data: ReviewUpdate) -> Review:
         fields = data.model_dump(exclude_unset=True)

@@ -106,7 +106,7 @@ class Review(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     verified_purchase: Mapped[bool] = mapped_column(Boolean, default=False)
-    """Set by the orders events consumer (not built yet: orders publish no delivery facts)."""
+    """The reviewer paid for an order with this product (services/catalog/purchases.py)."""
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     moderation_note: Mapped[str | None] = mapped_column(String(500))
     helpful_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -149,6 +149,25 @@ class IndexQueue(Base):
                                      autoincrement=True)
     product_id: Mapped[int] = mapped_column(Integer)
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderedProduct(Base):
+    """Which products an order holds, from `order.placed`; kept until `order.paid` verifies them."""
+
+    __tablename__ = "ordered_products"
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36))
+
+
+class Purchase(Base):
+    """A user paid for this product at least once: their review of it is a verified purchase."""
+
+    __tablename__ = "purchases"
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_order_id: Mapped[str] = mapped_column(String(64))
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 OUTBOX = outbox_table(Base.metadata)
@@ -226,6 +245,10 @@ def hidden_reviews(session: Session, *, offset: int, limit: int) -> tuple[list[R
 def review_of_user(session: Session, product_id: int, user_id: str) -> Review | None:
     return session.scalar(select(Review).where(Review.product_id == product_id,
                                                Review.user_id == user_id))
+
+
+def has_purchased(session: Session, user_id: str, product_id: int) -> bool:
+    return session.get(Purchase, (user_id, product_id)) is not None
 
 
 def enqueue(session: Session, product_ids: list[int]) -> None:

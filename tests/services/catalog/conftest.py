@@ -80,9 +80,12 @@ class CatalogService:
     redis_url: str
     admin: dict[str, str] = field(default_factory=dict)
 
+    @staticmethod
+    def user_id(name: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, name))
+
     def user(self, name: str) -> dict[str, str]:
-        return self.signer.headers(str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-                                   email=f"{name}@example.com")
+        return self.signer.headers(self.user_id(name), email=f"{name}@example.com")
 
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         with self.app.state.db.session() as session:
