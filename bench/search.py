@@ -31,7 +31,7 @@ from search.documents import build_document
 from search.facets import aggregation_spec
 from search.generator import generate_products
 from search.query import Facet, SearchQuery
-from search.tantivy_backend import FACET_FIELDS, TantivyBackend
+from search.tantivy_backend import FACET_FIELDS, TantivyBackend, vocabulary
 
 OUT = Path("bench/results/search.json")
 FACETS = [Facet.category, Facet.brand, Facet.price, Facet.rating]
@@ -87,9 +87,10 @@ def measure(backend: TantivyBackend, searcher: tantivy.Searcher,
     requests = [request_for(i, q) for i, q in enumerate(queries)]
     agg = aggregation_spec(FACETS, FACET_FIELDS)
     prebuilt = []
+    known = vocabulary(searcher)
     for r in requests:  # the raw baseline gets its query objects for free
         sq = SearchQuery.model_validate(r)
-        text = backend.builder.text(sq.q)
+        text = backend.builder.text(sq.q, known=known)  # the same query the library builds
         prebuilt.append(None if text.query is None else
                         backend.builder.combine(text.query, backend.builder.filters(sq.filters)))
     lib_times: list[float] = []

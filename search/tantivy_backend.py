@@ -245,7 +245,7 @@ class TantivyBackend(SearchBackend):
         if gen is None:
             return empty
         searcher = gen.index.searcher()
-        text = self.builder.text(query.q, known=_vocabulary(searcher)) if query.q else None
+        text = self.builder.text(query.q, known=vocabulary(searcher)) if query.q else None
         if text is not None and text.query is None:
             return empty  # only punctuation, syntax characters or stop words
         full = self.builder.combine(text.query if text else None,
@@ -285,7 +285,7 @@ class TantivyBackend(SearchBackend):
         if gen is None:
             return 0
         searcher = gen.index.searcher()
-        text = self.builder.text(query.q, known=_vocabulary(searcher)) if query.q else None
+        text = self.builder.text(query.q, known=vocabulary(searcher)) if query.q else None
         if text is not None and text.query is None:
             return 0
         full = self.builder.combine(text.query if text else None,
@@ -329,7 +329,7 @@ class TantivyBackend(SearchBackend):
         return list(seen.values())
 
 
-def _vocabulary(searcher: tantivy.Searcher) -> Callable[[str], bool]:
+def vocabulary(searcher: tantivy.Searcher) -> Callable[[str], bool]:
     """Is a (lowercased, unstemmed) word in the index? The "spell" field holds every word of
     titles, brands, categories and tags."""
     return lambda word: searcher.doc_freq("spell", word) > 0
