@@ -241,6 +241,11 @@ def write(result: dict[str, Any], out: Path) -> None:
     bar_chart(result, out.with_suffix(".png"))
 
 
+def write_tuning(log: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(log, indent=2) + "\n")
+
+
 def tune(
     *,
     budget: int | None = None,
@@ -250,17 +255,11 @@ def tune(
     path: Path | None = None,
 ) -> dict[str, Any]:
     """Seeded random search per model on a validation split carved from TRAIN (never test)."""
-    from models.tuned import (
-        BLEND_BUDGET,
-        ML100K_SEARCH,
-        RERANK_BUDGET,
-        SEARCH_BUDGET,
-        SEARCH_SEED,
-        VALIDATION_SEEDS,
-    )
+    from models.tuned import ML100K_SEARCH, MODEL_BUDGETS, SEARCH_BUDGET, SEARCH_SEED, VALIDATION_SEEDS
     from models.tuning import carve_validation, random_search
 
     seed = SEARCH_SEED if seed is None else seed
+    started = time.perf_counter()
     data = prepare(path=path)
     valid = [
         carve_validation(
@@ -281,11 +280,12 @@ def tune(
         if models and label not in models:
             continue
         spec = ML100K_MODELS[label]
-        n = budget or {"blend": BLEND_BUDGET, "rerank": RERANK_BUDGET}.get(label, SEARCH_BUDGET)
+        n = budget or MODEL_BUDGETS.get(label, SEARCH_BUDGET)
         result = random_search(spec["type"], spec["params"], space, valid, budget=n, seed=seed)
         out[label] = result.to_dict()
         progress(
             f"  tuned {label:<10} best validation nDCG@10 "
             f"{result.best.metrics['ndcg_at_k']:.4f} with {json.dumps(result.best.params)}"
         )
+    out["search_seconds"] = time.perf_counter() - started
     return out

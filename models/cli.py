@@ -61,11 +61,14 @@ def benchmark(
     from models import benchmark as bm
 
     result = bm.run(split=split, repeats=repeats, progress=typer.echo)
-    if tune:
-        result["tuning"] = bm.tune(progress=typer.echo)
     bm.write(result, out)
     typer.echo(bm.table(result))
     typer.echo(f"wrote {out} and {out.with_suffix('.png')}")
+    if tune:
+        # The search log goes beside the results (e.g. reco_ml100k_tuning.json), not inside them.
+        tuning_out = out.with_name(f"{out.stem}_tuning.json")
+        bm.write_tuning(bm.tune(progress=typer.echo), tuning_out)
+        typer.echo(f"wrote {tuning_out}")
 
 
 @app.command()
