@@ -82,8 +82,7 @@ def list_carriers() -> CarrierList:
 @router.post("/quotes", status_code=status.HTTP_201_CREATED, response_model=QuoteList)
 async def create_quotes(body: QuoteRequest, user: Caller, delivery: DeliveryDep) -> QuoteList:
     """Cost and ETA range of every carrier's services for the parcel, cheapest first."""
-    quotes = await run_in_threadpool(delivery.quote, user.user_id, body)
-    items = [QuotePublic.model_validate(q) for q in quotes]
+    items = await run_in_threadpool(delivery.quote, user.user_id, body)
     return QuoteList(items=items, total=len(items))
 
 

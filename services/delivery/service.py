@@ -15,6 +15,7 @@ from services.delivery.domain import DeliveryRuleError, Parcel
 from services.delivery.schemas import (
     CarrierReport,
     PickupPointPublic,
+    QuotePublic,
     QuoteRequest,
     ShipmentCreate,
     ShipmentPublic,
@@ -27,7 +28,6 @@ from services.delivery.store import (
     INSERT_SHIPMENT,
     INSERT_TRACKING_EVENT,
     QUOTE_ROW,
-    QUOTES,
     SHIPMENT_OF_ORDER,
     SHIPMENTS,
     Quote,
@@ -42,7 +42,6 @@ from services.platform.db import Database
 from services.platform.errors import NotFound
 from services.platform.utc import as_utc
 
-QUOTE_COLUMNS = tuple(c.key for c in QUOTES.columns)
 SHIPMENT_COLUMNS = tuple(c.key for c in SHIPMENTS.columns)
 
 
@@ -59,7 +58,7 @@ class Delivery:
         self.carriers = carriers or CARRIERS
 
     # --- quotes ------------------------------------------------------------------------------
-    def quote(self, user_id: str, data: QuoteRequest) -> list[Quote]:
+    def quote(self, user_id: str, data: QuoteRequest) -> list[QuotePublic]:
         """Every carrier's offers for the parcel, cheapest first, each stored for `quote_ttl_s`."""
         if data.parcel is not None:
             parcel = Parcel(**data.parcel.model_dump())
@@ -72,18 +71,17 @@ class Delivery:
             raise DeliveryRuleError("No carrier can take this parcel to this destination.",
                                     slug="undeliverable", status=422)
         now = utcnow()
-        quotes = [Quote(id=new_id("q"), user_id=user_id, carrier=r.carrier,
-                        service_level=r.service_level, price_minor=r.price_minor,
-                        currency=r.currency, eta_min_days=r.eta_min_days,
-                        eta_max_days=r.eta_max_days, pickup=r.pickup,
-                        destination=data.destination.model_dump(), parcel=parcel.__dict__,
-                        expires_at=now + timedelta(seconds=self.settings.quote_ttl_s),
-                        created_at=now)
-                  for r in sorted(rates, key=lambda r: (r.price_minor, r.eta_max_days))]
+        destination, parcel_data = data.destination.model_dump(), parcel.__dict__
+        expires = now + timedelta(seconds=self.settings.quote_ttl_s)
+        rows = [{"id": new_id("q"), "user_id": user_id, "carrier": r.carrier,
+                 "service_level": r.service_level, "price_minor": r.price_minor,
+                 "currency": r.currency, "eta_min_days": r.eta_min_days,
+                 "eta_max_days": r.eta_max_days, "pickup": r.pickup, "destination": destination,
+                 "parcel": parcel_data, "expires_at": expires, "created_at": now}
+                for r in sorted(rates, key=lambda r: (r.price_minor, r.eta_max_days))]
         with self.db.session() as session:
-            session.connection().execute(INSERT_QUOTES, [
-                {c: getattr(q, c) for c in QUOTE_COLUMNS} for q in quotes])
-        return quotes
+            session.connection().execute(INSERT_QUOTES, rows)
+        return [QuotePublic(**row) for row in rows]
 
     def get_quote(self, quote_id: str, actor: Identity) -> Quote:
         with self.db.read() as session:

@@ -30,6 +30,7 @@ from services.payments.schemas import (
 )
 from services.payments.settings import PaymentsSettings
 from services.payments.store import (
+    CARD_ROW,
     INSERT_LEDGER,
     INSERT_WEBHOOK,
     Card,
@@ -114,7 +115,7 @@ class Payments:
         return self._answer(session, p, 201, new=True)
 
     def _start_card(self, session: Session, p: Payment, token: str | None, now: datetime) -> None:
-        card = session.get(Card, token) if token else None
+        card = session.connection().execute(CARD_ROW, {"p_token": token}).first() if token else None
         if card is None or card.user_id != p.user_id:
             raise PaymentRuleError("Unknown card token.", slug="unknown-card", status=422,
                                    errors=[{"field": "card_token", "message": "unknown"}])

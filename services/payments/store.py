@@ -224,3 +224,4 @@ KEY_DONE = (update(KEYS).where(KEYS.c.principal == bindparam("p_principal"),
                                KEYS.c.key == bindparam("p_key"))
             .values(state="done", response_status=bindparam("p_status"),
                     response_body=bindparam("p_body")))
+CARD_ROW = select(Card.__table__).where(Card.__table__.c.token == bindparam("p_token"))
