@@ -5,7 +5,10 @@ form from the item Gram matrix; one dense inverse of n_items^2, well under a sec
 thousand items. DLAE (Steck 2020, "Autoencoders that don't overfit towards the identity"): the
 same linear autoencoder trained with input dropout, whose expectation is an L2 penalty scaled by
 each item's own Gram diagonal instead of the hard diag(B) = 0; optionally the Gram matrix also
-counts co-occurrence inside time sessions. RP3beta (Paudel et al. 2017): 3-step random-walk item
+counts co-occurrence inside time sessions (on ML-100K, bursts of ratings <= 30 s apart: validation
+nDCG@10 0.2743 -> 0.2782 over 60 s sessions; tried and not better on validation: row-normalised
+Grams, clipping negative weights, a binary + rating-weighted Gram mix, sliding-window rows, the
+zero-diagonal (EASE-form) solution with the same penalty). RP3beta (Paudel et al. 2017): 3-step random-walk item
 similarity with popularity penalised by degree^beta; sparse, top-k pruned.
 """
 

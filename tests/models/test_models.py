@@ -174,3 +174,15 @@ def test_als_thread_count_does_not_change_the_factors(clustered) -> None:
     two = build("als", {**params, "num_threads": 2}).fit(train)
     np.testing.assert_array_equal(one.item_factors, two.item_factors)
     np.testing.assert_array_equal(one.user_factors, two.user_factors)
+
+
+def test_standardise_ignores_and_zeroes_the_masked_cells() -> None:
+    from models.ensemble import standardise
+
+    scores = np.array([[1.0, 2.0, 3.0, 10.0], [4.0, 4.0, 0.0, 8.0], [5.0, 6.0, 7.0, 8.0]])
+    rows, cols = np.array([0, 2, 2, 2, 2]), np.array([3, 0, 1, 2, 3])  # row 2 fully masked
+    z = standardise(scores, rows, cols)
+    np.testing.assert_allclose(z[0], [-np.sqrt(1.5), 0.0, np.sqrt(1.5), 0.0], rtol=1e-6)
+    np.testing.assert_allclose(z[1], (scores[1] - 4.0) / np.sqrt(8.0), rtol=1e-6)
+    np.testing.assert_array_equal(z[2], 0.0)
+    np.testing.assert_array_equal(scores[0], [1.0, 2.0, 3.0, 10.0])  # input left alone
