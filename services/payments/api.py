@@ -6,13 +6,17 @@ key is scoped to the caller, so two users can never collide on a key.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from standardwebhooks.webhooks import Webhook
-from starlette.concurrency import run_in_threadpool
 
 from services.payments import domain
 from services.payments.idempotency import IdempotentRunner, Work
@@ -43,6 +47,20 @@ from services.platform.auth import (
 )
 from services.platform.errors import Forbidden, InvalidInput, Unauthorized
 
+T = TypeVar("T")
+
+_WORKERS = ThreadPoolExecutor(40, thread_name_prefix="payments-work")
+
+
+async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Blocking work off the event loop, in this module's thread pool, with the request's context
+    variables (logging's request id). Does what starlette's `run_in_threadpool` does at about a
+    third of its CPU per call (anyio's worker hand-off wakes threads through a Python-level
+    `Condition`; the executor's queue is C), which shows on routes that take a few ms."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
+
+
 
 async def get_payments(request: Request) -> Payments:
     return request.app.state.payments
@@ -59,7 +77,7 @@ async def caller(request: Request) -> Identity:
     token = bearer_token(request)
     claims = request.app.state.tokens.cached(token) if token else None
     if claims is None:
-        return await run_in_threadpool(current_user, request)
+        return await in_thread(current_user, request)
     identity = identity_from_claims(claims)
     request.state.user_id = identity.user_id
     return identity
@@ -95,7 +113,7 @@ def add_card(body: CardCreate, user: CurrentUser, payments: PaymentsDep) -> Card
 
 @router.get("/cards", response_model=CardList)
 async def list_cards(user: Caller, payments: PaymentsDep) -> CardList:
-    items = [CardPublic.model_validate(c) for c in await run_in_threadpool(payments.cards, user.user_id)]
+    items = [CardPublic.model_validate(c) for c in await in_thread(payments.cards, user.user_id)]
     return CardList(items=items, total=len(items))
 
 
@@ -108,7 +126,7 @@ async def create_payment(body: PaymentCreate, request: Request, user: Caller, pa
     if body.user_id and body.user_id != user.user_id and not user.is_admin:
         raise Forbidden("Only admins may pay on behalf of another user.")
     payer = body.user_id or user.user_id
-    return await run_in_threadpool(idempotent, request, runner, user, idempotency_key, body,
+    return await in_thread(idempotent, request, runner, user, idempotency_key, body,
                                    lambda s: payments.create(s, payer=payer, data=body))
 
 
@@ -152,7 +170,7 @@ async def chain_webhook(request: Request, payments: PaymentsDep) -> PaymentPubli
         data = ChainConfirmation.model_validate_json(raw)
     except ValueError as exc:
         raise InvalidInput("The confirmation is malformed.") from exc
-    return await run_in_threadpool(payments.chain_confirmation, data)
+    return await in_thread(payments.chain_confirmation, data)
 
 
 @router.get("/{payment_id}", response_model=PaymentPublic)
