@@ -57,6 +57,14 @@ def render_config(stack: Stack, progs: list[Program]) -> str:
             f"redirect_stderr=true\nstdout_logfile={logs}/{p.name}.log\n"
             "stdout_logfile_maxbytes=20MB\nstdout_logfile_backups=3\nstdout_events_enabled=true\n"
         )
+    tiers: dict[int, list[str]] = {}
+    for p in progs:
+        tiers.setdefault(p.priority, []).append(p.name)
+    for priority, names in sorted(tiers.items()):
+        # supervisord stops one group at a time, but every process of a group at once: a group
+        # per priority tier keeps the start/stop order and stops ~30 processes in a few seconds
+        # (one by one it took 25-40 s on 2 cores)
+        sections.append(f"[group:tier{priority}]\nprograms={','.join(names)}\npriority={priority}\n")
     return "\n".join(sections)
 
 
