@@ -52,6 +52,7 @@ def query_cmd(
 def reindex_cmd() -> None:
     """Rebuild the index from the catalog database (blue/green: searches keep working)."""
     from services.catalog.app import database, make_search_backend
+    from services.catalog.popularity import PopularitySignal
     from services.catalog.reindex import reindex
     from services.catalog.settings import CatalogSettings
 
@@ -60,7 +61,9 @@ def reindex_cmd() -> None:
     db.migrate()
     backend = make_search_backend(settings)
     try:
-        report = reindex(db, backend)
+        signal = PopularitySignal(settings.popularity_signal)
+        signal.refresh()
+        report = reindex(db, backend, popularity=signal.values)
     finally:
         backend.close()
     typer.echo(f"index {report['index']}: {report['documents']} documents in "

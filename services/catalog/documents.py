@@ -6,7 +6,7 @@ an event only says *which* product changed, so late or repeated events cannot in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -35,8 +35,13 @@ def _query() -> Any:
             .outerjoin(Availability, Availability.sku == Product.sku))
 
 
-def to_document(product: Product, path: str, available: int | None,
-                photo: Photo | None) -> ProductDocument:
+NO_SIGNAL: Mapping[int, float] = {}
+
+
+def to_document(product: Product, path: str, available: int | None, photo: Photo | None,
+                popularity: Mapping[int, float] = NO_SIGNAL) -> ProductDocument:
+    """`popularity`: the warehouse's signal by product id; a product it lacks gets the
+    ratings-based stand-in."""
     stock = max(0, available or 0)
     rating = domain.Rating(product.rating_sum, product.rating_count)
     return build_document({
@@ -49,21 +54,24 @@ def to_document(product: Product, path: str, available: int | None,
         "in_stock": stock > 0, "created_at": product.created_at,
         "photo_url": url_of(photo.filename) if photo else None,
         "thumbnail_url": url_of(photo.thumbnail) if photo else None,
+        "popularity": popularity.get(product.id),
     })
 
 
-def documents_for(session: Session, ids: list[int]) -> list[ProductDocument]:
+def documents_for(session: Session, ids: list[int],
+                  popularity: Mapping[int, float] = NO_SIGNAL) -> list[ProductDocument]:
     """Documents of the given products that still exist (missing ids are simply absent)."""
     out: list[ProductDocument] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         rows = session.execute(_query().where(Product.id.in_(chunk))).all()
         photos = _first_photos(session, chunk)
-        out += [to_document(p, path, avail, photos.get(p.id)) for p, path, avail in rows]
+        out += [to_document(p, path, avail, photos.get(p.id), popularity) for p, path, avail in rows]
     return out
 
 
-def all_documents(session: Session) -> Iterator[ProductDocument]:
+def all_documents(session: Session,
+                  popularity: Mapping[int, float] = NO_SIGNAL) -> Iterator[ProductDocument]:
     """Every product, by id, in keyset-paginated chunks (constant memory for any catalog)."""
     after = 0
     while True:
@@ -73,6 +81,6 @@ def all_documents(session: Session) -> Iterator[ProductDocument]:
             return
         photos = _first_photos(session, [p.id for p, _, _ in rows])
         for product, path, available in rows:
-            yield to_document(product, path, available, photos.get(product.id))
+            yield to_document(product, path, available, photos.get(product.id), popularity)
         after = rows[-1][0].id
         session.expunge_all()

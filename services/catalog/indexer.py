@@ -32,6 +32,7 @@ from services.catalog.events import (
     IndexUpdated,
     StockChangedView,
 )
+from services.catalog.popularity import PopularitySignal
 from services.catalog.store import (
     PROCESSED,
     IndexQueue,
@@ -56,9 +57,10 @@ FLUSH_BATCH = 2_000
 
 class Indexer:
     def __init__(self, *, db: Database, backend: SearchBackend, redis: Redis,
-                 consumer_name: str | None = None):
+                 consumer_name: str | None = None, popularity: PopularitySignal | None = None):
         self.db = db
         self.backend = backend
+        self.popularity = popularity
         self.consumer = Consumer(
             redis, group=GROUP, streams=[stream_for(SOURCE), INVENTORY_STREAM],
             handler=self.handle, idempotency=SqlIdempotency(db, PROCESSED, GROUP),
@@ -92,7 +94,7 @@ class Indexer:
             if not rows:
                 return 0
             ids = sorted({pid for _, pid in rows})
-            docs = documents_for(session, ids)
+            docs = documents_for(session, ids, self.popularity.values if self.popularity else {})
         if docs:  # the engine write happens outside any database transaction
             self.backend.index(docs)
         missing = sorted(set(ids) - {d.id for d in docs})
@@ -108,15 +110,22 @@ class Indexer:
         """An index that does not exist yet is built from the database before following events."""
         if self.backend.current_index() is not None:
             return
+        if self.popularity:
+            self.popularity.refresh()
         with self.db.read() as session:
             products = session.scalar(select(func.count()).select_from(Product)) or 0
             if products:
                 log.info("index_missing_rebuilding", products=products)
-                self.backend.rebuild(all_documents(session))
+                self.backend.rebuild(all_documents(session, self.popularity.values
+                                                   if self.popularity else {}))
         self.backend.ensure_index()
 
     def step(self, block_ms: int = 200) -> int:
         events = self.consumer.poll_once(block_ms=block_ms)
+        changed = self.popularity.refresh() if self.popularity else []
+        if changed:  # a new warehouse signal: rewrite the products whose popularity moved
+            with self.db.session() as session:
+                enqueue(session, changed)
         flushed = 0
         while n := self.flush():
             flushed += n
@@ -156,7 +165,8 @@ def main() -> None:  # pragma: no cover - exercised by the whole-stack run
     stop = stop_on_signals()
     backend = make_search_backend(settings)
     try:
-        Indexer(db=db, backend=backend, redis=redis).run(stop)
+        Indexer(db=db, backend=backend, redis=redis,
+                popularity=PopularitySignal(settings.popularity_signal)).run(stop)
     finally:
         backend.close()
 

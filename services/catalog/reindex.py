@@ -10,7 +10,7 @@ back on the indexer's queue, and the indexer rewrites them in the new generation
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from search.backend import SearchBackend
 from search.documents import ProductDocument
-from services.catalog.documents import all_documents
+from services.catalog.documents import NO_SIGNAL, all_documents
 from services.catalog.store import Availability, Product, ProductTombstone, enqueue
 from services.platform.db import Database
 
@@ -46,14 +46,16 @@ def changed_since(db: Database, since: datetime) -> list[int]:
     return sorted(ids)
 
 
-def reindex(db: Database, backend: SearchBackend, *, catch_up: bool = True) -> dict[str, object]:
+def reindex(db: Database, backend: SearchBackend, *, catch_up: bool = True,
+            popularity: Mapping[int, float] = NO_SIGNAL) -> dict[str, object]:
     """`catch_up=False` when nothing else can have written meanwhile (the seed, right after
-    its own commits): re-queuing its fresh rows would only make the indexer redo them."""
+    its own commits): re-queuing its fresh rows would only make the indexer redo them.
+    `popularity`: the warehouse's signal (`PopularitySignal.values`)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     counter = [0]
     with db.read() as session:
-        name = backend.rebuild(_counted(all_documents(session), counter))
+        name = backend.rebuild(_counted(all_documents(session, popularity), counter))
     requeued = changed_since(db, started - CLOCK_SLACK) if catch_up else []
     with db.session() as session:
         enqueue(session, requeued)

@@ -53,3 +53,8 @@ class CatalogSettings(DatabaseSettings):
     @property
     def search_dir(self) -> Path:
         return self.search_dir_override or self.data_dir / "search"
+
+    @property
+    def popularity_signal(self) -> Path:
+        """Written by the `product_popularity_signal` Dagster asset (pipelines' reco work dir)."""
+        return self.data_dir / "reco" / "popularity_signal.parquet"

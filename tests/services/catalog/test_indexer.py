@@ -9,6 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import polars as pl
+
+from services.catalog.popularity import PopularitySignal
 from services.catalog.reindex import reindex
 from services.catalog.store import OUTBOX
 from services.platform.outbox import OutboxRelay
@@ -79,3 +82,42 @@ def test_reindex_swaps_generations_and_catches_up_changes(catalog: CatalogServic
     catalog.http.delete(f"/api/catalog/products/{ids[1]}", headers=catalog.admin)
     report = reindex(catalog.app.state.db, catalog.indexer().backend)
     assert report["documents"] == 4 and report["requeued"] >= 2  # the renamed and the deleted
+
+
+def write_signal(catalog: CatalogService, popularity: dict[int, float]) -> None:
+    """What the `product_popularity_signal` asset does: a new Parquet file swapped in whole."""
+    path = catalog.settings.popularity_signal
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pl.DataFrame({"product_id": list(popularity), "popularity": list(popularity.values())},
+                 schema={"product_id": pl.Int64, "popularity": pl.Float64}).write_parquet(tmp)
+    tmp.replace(path)
+
+
+def by_popularity(catalog: CatalogService) -> list[int]:
+    r = catalog.http.get("/api/catalog/search", params={"q": "kettle", "sort": "popularity"})
+    return [h["id"] for h in r.json()["items"]]
+
+
+def test_the_warehouse_popularity_signal_reaches_ranking(catalog: CatalogService) -> None:
+    catalog.category("Kitchen")
+    rated, plain = (catalog.product(f"K-{n}", "kitchen", title=f"Kettle {n}")["id"] for n in (1, 2))
+    for who in ("ann", "bob", "cy"):  # ratings make `rated` the popular one until the warehouse speaks
+        assert catalog.http.post(f"/api/catalog/products/{rated}/reviews", headers=catalog.user(who),
+                                 json={"rating": 5}).status_code == 201
+    indexer = catalog.indexer()
+    indexer.popularity = PopularitySignal(catalog.settings.popularity_signal)
+    catalog.sync_index(indexer)
+    assert by_popularity(catalog) == [rated, plain]
+
+    write_signal(catalog, {plain: 120.0, rated: 3.0, 999_999: 50.0})  # sales say otherwise
+    catalog.sync_index(indexer)
+    assert by_popularity(catalog) == [plain, rated]
+
+    write_signal(catalog, {plain: 1.0, rated: 80.0})
+    assert indexer.popularity.refresh() == [rated, plain, 999_999]  # only what moved is rewritten
+    write_signal(catalog, {plain: 1.0, rated: 80.0})
+    indexer.popularity._stamp = None  # same values in a new file: nothing to rewrite
+    assert indexer.popularity.refresh() == []
+    catalog.settings.popularity_signal.write_bytes(b"not parquet")
+    assert indexer.popularity.refresh() == [] and indexer.popularity.values[rated] == 80.0
