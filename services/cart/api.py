@@ -7,12 +7,7 @@ service and are not exposed through the gateway.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 
@@ -30,32 +25,11 @@ from services.cart.schemas import (
     SnapshotPublic,
 )
 from services.cart.service import Carts, Shopper
-from services.platform.auth import (
-    AdminUser,
-    CurrentUser,
-    Identity,
-    bearer_token,
-    current_user,
-    identity_from_claims,
-)
+from services.platform.auth import AdminUser, CurrentUser, OptionalUser
+from services.platform.concurrency import in_thread
 from services.platform.errors import InvalidInput
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{20,128}$"
-
-T = TypeVar("T")
-
-_WORKERS = ThreadPoolExecutor(40, thread_name_prefix="cart-work")
-
-
-async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop, in this module's thread pool, with the request's context
-    variables (logging's request id). Does what starlette's `run_in_threadpool` does at about a
-    third of its CPU per call (anyio's worker hand-off wakes threads through a Python-level
-    `Condition`; the executor's queue is C), which shows on routes that take a few ms."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
-
-
 
 async def get_carts(request: Request) -> Carts:
     return request.app.state.carts
@@ -65,29 +39,8 @@ async def get_promotions(request: Request) -> PromotionBook:
     return request.app.state.carts.promotions
 
 
-async def caller(request: Request) -> Identity:
-    """`platform.auth.current_user` without a thread-pool hop for a token this process has
-    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
-    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
-    token = bearer_token(request)
-    claims = request.app.state.tokens.cached(token) if token else None
-    if claims is None:
-        return await in_thread(current_user, request)
-    identity = identity_from_claims(claims)
-    request.state.user_id = identity.user_id
-    return identity
-
-
-async def optional_caller(request: Request) -> Identity | None:
-    """`platform.auth.optional_user`, with `caller`'s shortcut."""
-    return await caller(request) if request.headers.get("authorization") else None
-
-
-Caller = Annotated[Identity, Depends(caller)]
-
-
 async def shopper(
-    user: Annotated[Identity | None, Depends(optional_caller)],
+    user: OptionalUser,
     cart_token: Annotated[str | None, Header(alias="X-Cart-Token", pattern=TOKEN_PATTERN)] = None,
     session_id: Annotated[str | None, Header(alias="X-Session-Id", max_length=64)] = None,
 ) -> Shopper:
@@ -184,7 +137,7 @@ def merge(who: ShopperDep, user: CurrentUser, carts: CartsDep) -> CartPublic:
 
 @router.post("/checkout", status_code=status.HTTP_201_CREATED, response_model=SnapshotPublic)
 async def checkout(
-    who: ShopperDep, user: Caller, carts: CartsDep, response: Response,
+    who: ShopperDep, user: CurrentUser, carts: CartsDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> SnapshotPublic:
     """Freeze the priced cart for the orders service; a replayed Idempotency-Key answers 200
@@ -196,12 +149,12 @@ async def checkout(
 
 
 @router.get("/snapshots/{snapshot_id}", response_model=SnapshotPublic)
-async def read_snapshot(snapshot_id: IdPath, user: Caller, carts: CartsDep) -> SnapshotPublic:
+async def read_snapshot(snapshot_id: IdPath, user: CurrentUser, carts: CartsDep) -> SnapshotPublic:
     return await in_thread(carts.snapshot, snapshot_id, user)
 
 
 @router.post("/snapshots/{snapshot_id}/accept", response_model=SnapshotPublic)
-async def accept_snapshot(snapshot_id: IdPath, body: SnapshotAccept, user: Caller, carts: CartsDep,
+async def accept_snapshot(snapshot_id: IdPath, body: SnapshotAccept, user: CurrentUser, carts: CartsDep,
                           idempotency_key: IdempotencyKey = None) -> SnapshotPublic:
     """Called by the orders service once the order exists: the cart loses those lines.
     Idempotent by order id."""
@@ -209,7 +162,7 @@ async def accept_snapshot(snapshot_id: IdPath, body: SnapshotAccept, user: Calle
 
 
 @router.post("/snapshots/{snapshot_id}/release", response_model=SnapshotPublic)
-async def release_snapshot(snapshot_id: IdPath, user: Caller, carts: CartsDep) -> SnapshotPublic:
+async def release_snapshot(snapshot_id: IdPath, user: CurrentUser, carts: CartsDep) -> SnapshotPublic:
     """Called by the orders service when the order failed: the cart stays as it was."""
     return await in_thread(carts.release, snapshot_id, user)
 

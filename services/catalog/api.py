@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
-from starlette.concurrency import run_in_threadpool
 
 from services.catalog.browse import Browse
 from services.catalog.reviews import Reviews
@@ -36,6 +35,7 @@ from services.catalog.schemas import (
 )
 from services.catalog.service import Catalog
 from services.platform.auth import AdminUser, CurrentUser
+from services.platform.concurrency import in_thread
 
 
 async def get_catalog(request: Request) -> Catalog:
@@ -67,13 +67,13 @@ router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 @router.get("/search", response_model=SearchResponse)
 async def search(params: Params, browse: BrowseDep) -> SearchResponse:
     """Full-text search with filters, facets, sort, highlights; a relaxed query when none match."""
-    return await run_in_threadpool(browse.search, params)
+    return await in_thread(browse.search, params)
 
 
 @router.get("/products", response_model=SearchResponse)
 async def browse_products(params: Params, browse: BrowseDep) -> SearchResponse:
     """Browse (same parameters as search; without `q` the order defaults to popularity)."""
-    return await run_in_threadpool(browse.search, params)
+    return await in_thread(browse.search, params)
 
 
 @router.get("/autocomplete", response_model=AutocompleteResponse)

@@ -7,12 +7,7 @@ secret); the tracking page by number is public.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from standardwebhooks.webhooks import Webhook
@@ -36,55 +31,16 @@ from services.delivery.service import Delivery
 from services.platform.auth import (
     AdminUser,
     CurrentUser,
-    Identity,
-    bearer_token,
-    current_user,
-    identity_from_claims,
 )
-from services.platform.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-
-T = TypeVar("T")
-
-_WORKERS = ThreadPoolExecutor(40, thread_name_prefix="delivery-work")
-
-
-async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop, in this module's thread pool, with the request's context
-    variables (logging's request id). Does what starlette's `run_in_threadpool` does at about a
-    third of its CPU per call (anyio's worker hand-off wakes threads through a Python-level
-    `Condition`; the executor's queue is C), which shows on routes that take a few ms."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
-
+from services.platform.concurrency import in_thread
+from services.platform.errors import InvalidInput, NotFound, Unauthorized
 
 
 async def get_delivery(request: Request) -> Delivery:
     return request.app.state.delivery
 
 
-async def caller(request: Request) -> Identity:
-    """`platform.auth.current_user` without a thread-pool hop for a token this process has
-    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
-    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
-    token = bearer_token(request)
-    claims = request.app.state.tokens.cached(token) if token else None
-    if claims is None:
-        return await in_thread(current_user, request)
-    identity = identity_from_claims(claims)
-    request.state.user_id = identity.user_id
-    return identity
-
-
-async def admin_caller(user: Annotated[Identity, Depends(caller)]) -> Identity:
-    """`platform.auth.admin_user` on top of `caller`."""
-    if not user.is_admin:
-        raise Forbidden("This action needs the admin role.")
-    return user
-
-
 DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
-Caller = Annotated[Identity, Depends(caller)]
-AdminCaller = Annotated[Identity, Depends(admin_caller)]
 router = APIRouter(prefix="/api/delivery", tags=["delivery"])
 
 
@@ -98,14 +54,14 @@ def list_carriers() -> CarrierList:
 # Routes on the checkout's path are `async def` with their work in one thread-pool hop (a sync
 # route costs one for itself, one per sync dependency and one for checking its answer).
 @router.post("/quotes", status_code=status.HTTP_201_CREATED, response_model=QuoteList)
-async def create_quotes(body: QuoteRequest, user: Caller, delivery: DeliveryDep) -> QuoteList:
+async def create_quotes(body: QuoteRequest, user: CurrentUser, delivery: DeliveryDep) -> QuoteList:
     """Cost and ETA range of every carrier's services for the parcel, cheapest first."""
     items = await in_thread(delivery.quote, user.user_id, body)
     return QuoteList(items=items, total=len(items))
 
 
 @router.get("/quotes/{quote_id}", response_model=QuotePublic)
-async def read_quote(quote_id: str, user: Caller, delivery: DeliveryDep) -> QuotePublic:
+async def read_quote(quote_id: str, user: CurrentUser, delivery: DeliveryDep) -> QuotePublic:
     return QuotePublic.model_validate(await in_thread(delivery.get_quote, quote_id, user))
 
 
@@ -118,7 +74,7 @@ def list_pickup_points(delivery: DeliveryDep, country: Annotated[Country, Query(
 
 
 @router.post("/shipments", status_code=status.HTTP_201_CREATED, response_model=ShipmentPublic)
-async def create_shipment(body: ShipmentCreate, admin: AdminCaller, delivery: DeliveryDep,
+async def create_shipment(body: ShipmentCreate, admin: AdminUser, delivery: DeliveryDep,
                           response: Response) -> ShipmentPublic:
     """Book the quoted service and get a tracking number; one shipment per order id (a retry
     answers 200 with the same shipment)."""

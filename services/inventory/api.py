@@ -6,12 +6,7 @@ the gateway does not expose them to shoppers.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
@@ -34,46 +29,15 @@ from services.inventory.service import Inventory
 from services.platform.auth import (
     AdminUser,
     CurrentUser,
-    Identity,
-    bearer_token,
-    current_user,
-    identity_from_claims,
 )
-
-T = TypeVar("T")
-
-_WORKERS = ThreadPoolExecutor(40, thread_name_prefix="inventory-work")
-
-
-async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop, in this module's thread pool, with the request's context
-    variables (logging's request id). Does what starlette's `run_in_threadpool` does at about a
-    third of its CPU per call (anyio's worker hand-off wakes threads through a Python-level
-    `Condition`; the executor's queue is C), which shows on routes that take a few ms."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
-
+from services.platform.concurrency import in_thread
 
 
 async def get_inventory(request: Request) -> Inventory:
     return request.app.state.inventory
 
 
-async def caller(request: Request) -> Identity:
-    """`platform.auth.current_user` without a thread-pool hop for a token this process has
-    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
-    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
-    token = bearer_token(request)
-    claims = request.app.state.tokens.cached(token) if token else None
-    if claims is None:
-        return await in_thread(current_user, request)
-    identity = identity_from_claims(claims)
-    request.state.user_id = identity.user_id
-    return identity
-
-
 InventoryDep = Annotated[Inventory, Depends(get_inventory)]
-Caller = Annotated[Identity, Depends(caller)]
 SkuPath = Annotated[str, Path(pattern=SkuCode.__metadata__[0].pattern)]
 OrderPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
@@ -129,7 +93,7 @@ def list_adjustments(
 
 @router.post("/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservationPublic)
 async def reserve(
-    body: ReservationCreate, user: Caller, inventory: InventoryDep, response: Response,
+    body: ReservationCreate, user: CurrentUser, inventory: InventoryDep, response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ReservationPublic:
     """Hold every line or none. The order id is the idempotency key: a retry answers 200 with
@@ -146,7 +110,7 @@ def read_reservation(order_id: OrderPath, user: CurrentUser, inventory: Inventor
 
 
 @router.post("/reservations/{order_id}/commit", response_model=ReservationPublic)
-async def commit_reservation(order_id: OrderPath, user: Caller,
+async def commit_reservation(order_id: OrderPath, user: CurrentUser,
                              inventory: InventoryDep) -> ReservationPublic:
     """The order is paid: the held stock leaves the warehouse. Idempotent."""
     return await in_thread(inventory.commit, order_id, user)

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from standardwebhooks.webhooks import Webhook
@@ -28,47 +23,17 @@ from services.orders.service import Orders, public
 from services.platform.auth import (
     AdminUser,
     CurrentUser,
-    Identity,
     bearer_token,
-    current_user,
-    identity_from_claims,
 )
+from services.platform.concurrency import in_thread
 from services.platform.errors import InvalidInput, Unauthorized
-
-T = TypeVar("T")
-
-_WORKERS = ThreadPoolExecutor(40, thread_name_prefix="orders-work")
-
-
-async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop, in this module's thread pool, with the request's context
-    variables (logging's request id). Does what starlette's `run_in_threadpool` does at about a
-    third of its CPU per call (anyio's worker hand-off wakes threads through a Python-level
-    `Condition`; the executor's queue is C), which shows on routes that take a few ms."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
-
 
 
 async def get_orders(request: Request) -> Orders:
     return request.app.state.orders
 
 
-async def caller(request: Request) -> Identity:
-    """`platform.auth.current_user` without a thread-pool hop for a token this process has
-    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
-    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
-    token = bearer_token(request)
-    claims = request.app.state.tokens.cached(token) if token else None
-    if claims is None:
-        return await in_thread(current_user, request)
-    identity = identity_from_claims(claims)
-    request.state.user_id = identity.user_id
-    return identity
-
-
 OrdersDep = Annotated[Orders, Depends(get_orders)]
-Caller = Annotated[Identity, Depends(caller)]
 KeyHeader = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -78,7 +43,7 @@ admin = APIRouter(prefix="/api/orders/admin", tags=["orders admin"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderPublic)
-async def place_order(body: OrderCreate, request: Request, user: Caller, orders: OrdersDep,
+async def place_order(body: OrderCreate, request: Request, user: CurrentUser, orders: OrdersDep,
                       response: Response, idempotency_key: KeyHeader) -> OrderPublic:
     """Order the cart snapshot with an address, a delivery quote and a payment method. The
     answer shows how far the checkout got (usually `fulfilling`; `awaiting_payment` with a

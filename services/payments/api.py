@@ -6,12 +6,7 @@ key is scoped to the caller, so two users can never collide on a key.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -41,25 +36,9 @@ from services.platform.auth import (
     AdminUser,
     CurrentUser,
     Identity,
-    bearer_token,
-    current_user,
-    identity_from_claims,
 )
+from services.platform.concurrency import in_thread
 from services.platform.errors import Forbidden, InvalidInput, Unauthorized
-
-T = TypeVar("T")
-
-_WORKERS = ThreadPoolExecutor(40, thread_name_prefix="payments-work")
-
-
-async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop, in this module's thread pool, with the request's context
-    variables (logging's request id). Does what starlette's `run_in_threadpool` does at about a
-    third of its CPU per call (anyio's worker hand-off wakes threads through a Python-level
-    `Condition`; the executor's queue is C), which shows on routes that take a few ms."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
-
 
 
 async def get_payments(request: Request) -> Payments:
@@ -68,22 +47,6 @@ async def get_payments(request: Request) -> Payments:
 
 async def get_runner(request: Request) -> IdempotentRunner:
     return request.app.state.idempotency
-
-
-async def caller(request: Request) -> Identity:
-    """`platform.auth.current_user` without a thread-pool hop for a token this process has
-    verified before (the usual case: FastAPI runs every sync dependency in the pool, a hop
-    each); a token seen for the first time is verified in the pool (it may fetch the JWKS)."""
-    token = bearer_token(request)
-    claims = request.app.state.tokens.cached(token) if token else None
-    if claims is None:
-        return await in_thread(current_user, request)
-    identity = identity_from_claims(claims)
-    request.state.user_id = identity.user_id
-    return identity
-
-
-Caller = Annotated[Identity, Depends(caller)]
 
 
 PaymentsDep = Annotated[Payments, Depends(get_payments)]
@@ -112,14 +75,14 @@ def add_card(body: CardCreate, user: CurrentUser, payments: PaymentsDep) -> Card
 
 
 @router.get("/cards", response_model=CardList)
-async def list_cards(user: Caller, payments: PaymentsDep) -> CardList:
+async def list_cards(user: CurrentUser, payments: PaymentsDep) -> CardList:
     items = [CardPublic.model_validate(c) for c in await in_thread(payments.cards, user.user_id)]
     return CardList(items=items, total=len(items))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PaymentPublic,
              responses={402: {"description": "Declined; the body carries the failed payment"}})
-async def create_payment(body: PaymentCreate, request: Request, user: Caller, payments: PaymentsDep,
+async def create_payment(body: PaymentCreate, request: Request, user: CurrentUser, payments: PaymentsDep,
                          runner: RunnerDep, idempotency_key: KeyHeader) -> JSONResponse:
     """Authorise (and by default capture) a card, wallet or crypto payment. (`async def` with
     the work in one thread-pool hop: a sync route costs one per sync dependency too.)"""

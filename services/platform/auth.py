@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from jwt import PyJWK
-from starlette.concurrency import run_in_threadpool
 
+from services.platform.concurrency import in_thread
 from services.platform.errors import Forbidden, Unauthorized
 
 ISSUER = "shop-users"
@@ -170,7 +170,7 @@ async def authenticated(request: Request) -> Identity:
     token = bearer_token(request)
     claims = request.app.state.tokens.cached(token) if token else None
     if claims is None:
-        return await run_in_threadpool(current_user, request)
+        return await in_thread(current_user, request)
     return _identify(request, claims)
 
 
