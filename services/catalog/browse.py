@@ -63,13 +63,12 @@ class Browse:
         query = to_query(params)
         self._fresh()
         result = self.backend.search(query)
-        # the documents were validated when they were read: no second validation per hit
-        items = [ProductHit.model_construct(**hit.document.model_dump(include=HIT_FIELDS),
-                                            score=hit.score, highlights=hit.highlights)
-                 for hit in result.hits]
-        return SearchResponse(items=items, total=result.total, page=result.page, size=result.size,
-                              pages=math.ceil(result.total / result.size), facets=result.facets,
-                              suggestion=result.suggestion)
+        items = [{**hit.document.model_dump(include=HIT_FIELDS), "score": hit.score,
+                  "highlights": hit.highlights} for hit in result.hits]
+        return SearchResponse.model_validate({  # one validation call for the whole answer
+            "items": items, "total": result.total, "page": result.page, "size": result.size,
+            "pages": math.ceil(result.total / result.size), "facets": result.facets,
+            "suggestion": result.suggestion})
 
     def autocomplete(self, prefix: str, n: int) -> AutocompleteResponse:
         self._fresh()
