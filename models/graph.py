@@ -125,7 +125,9 @@ class UserKNN(Recommender):
         x = _prepare(user_items, self.binarize)
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         self.train = csr_matrix(x.astype(np.float32))
-        self.user_unit = csr_matrix(diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x)
+        self.user_unit = csr_matrix(
+            diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x
+        )
         self._mark_fitted(user_items)
         return self
 

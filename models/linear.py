@@ -8,8 +8,8 @@ each item's own Gram diagonal instead of the hard diag(B) = 0; optionally the Gr
 counts co-occurrence inside time sessions (on ML-100K, bursts of ratings <= 30 s apart: validation
 nDCG@10 0.2743 -> 0.2782 over 60 s sessions; tried and not better on validation: row-normalised
 Grams, clipping negative weights, a binary + rating-weighted Gram mix, sliding-window rows, the
-zero-diagonal (EASE-form) solution with the same penalty). RP3beta (Paudel et al. 2017): 3-step random-walk item
-similarity with popularity penalised by degree^beta; sparse, top-k pruned.
+zero-diagonal (EASE-form) solution with the same penalty). RP3beta (Paudel et al. 2017): 3-step
+random-walk item similarity with popularity penalised by degree^beta; sparse, top-k pruned.
 """
 
 from __future__ import annotations

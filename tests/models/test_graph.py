@@ -7,7 +7,9 @@ from scipy.sparse import csr_matrix
 
 from models.graph import GFCF, UserKNN
 
-X = np.array([[1, 1, 0, 0, 1], [1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 0, 0], [0, 0, 1, 1, 1]], dtype=float)
+X = np.array(
+    [[1, 1, 0, 0, 1], [1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 1, 0, 0], [0, 0, 1, 1, 1]], dtype=float
+)
 
 
 def _normalised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +36,9 @@ def test_gfcf_ideal_filter_uses_the_top_singular_vectors() -> None:
     r, d_i = _normalised(tall)
     v = np.linalg.svd(r)[2][:2].T
     expected = r.T @ r + 0.5 * np.diag(d_i**-0.5) @ v @ v.T @ np.diag(d_i**0.5)
-    np.testing.assert_allclose(GFCF(k=2, alpha=0.5).fit(csr_matrix(tall)).weights, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        GFCF(k=2, alpha=0.5).fit(csr_matrix(tall)).weights, expected, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_userknn_scores_are_neighbour_votes() -> None:
