@@ -54,7 +54,8 @@ def benchmark(
     out: Annotated[Path, typer.Option(help="JSON result path")] = Path("bench/results/reco_ml100k.json"),
     repeats: Annotated[int, typer.Option(help="fits per model for the median fit time")] = 3,
     tune: Annotated[
-        bool, typer.Option(help="also run the seeded search on a validation split of train")
+        bool,
+        typer.Option(help="also run the seeded search on validation splits of train; log: <out>_tuning.json"),
     ] = False,
 ) -> None:
     """MovieLens 100K: our models beside the published MS Recommenders rows."""
