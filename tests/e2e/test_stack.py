@@ -75,18 +75,18 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                                 stdout=out, stderr=subprocess.STDOUT)
     running = Running(proc, env, f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}",
                       f"redis://127.0.0.1:{redis_port}/0", log)
-    deadline = time.monotonic() + 120
-    while "shop is up" not in log.read_text(errors="replace"):
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()[-3000:]
-        time.sleep(0.3)
-    try:
+    try:  # a stack that fails to come up is stopped too (else ~30 processes outlive the test)
+        deadline = time.monotonic() + 120
+        while "shop is up" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.3)
         yield running
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
 
