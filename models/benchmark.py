@@ -22,7 +22,7 @@ import polars as pl
 from models.base import SideInfo
 from models.data import InteractionMatrix, build_matrix, stratified_split, timestamp_matrix
 from models.movielens import GENRES, load_genre_flags, load_items, load_ratings
-from models.tuned import ML100K_MODELS
+from models.tuned import ML100K_MODELS, PRIMARY
 from models.zoo import build
 
 K = 10
@@ -156,7 +156,8 @@ def run(
             f"P@10 {row['precision_at_k']:.4f}  R@10 {row['recall_at_k']:.4f}  "
             f"fit {row['fit_seconds']:.2f}s (cpu {row['fit_cpu_seconds']:.2f}s)"
         )
-    best = max(rows, key=lambda r: r["ndcg_at_k"])
+    primary = [r for r in rows if r["model"] == PRIMARY]
+    best = primary[0] if primary else max(rows, key=lambda r: r["ndcg_at_k"])
     return {
         "protocol": {
             "dataset": "MovieLens 100K",
@@ -171,6 +172,8 @@ def run(
         "published": PUBLISHED,
         "best": {
             "model": best["model"],
+            "chosen_by": "validation (models.tuned.PRIMARY)" if primary
+            else "highest test nDCG@10 among the models run",
             "ndcg_at_k": best["ndcg_at_k"],
             "fit_seconds": best["fit_seconds"],
             "ndcg_ratio_vs_best_published": best["ndcg_at_k"] / max(p["ndcg_at_k"] for p in PUBLISHED),

@@ -65,6 +65,10 @@ BLEND: dict[str, Any] = {
     },
 }
 
+PRIMARY = "rerank"
+"""The model the validation search ends with: the benchmark's verdict is about it, not about
+whichever row happens to score best on test."""
+
 ML100K_MODELS: dict[str, dict[str, Any]] = {
     "popularity": {"type": "popularity", "params": {}},
     "itemknn": {"type": "itemknn", "params": {"k": 400}},  # 0.2335

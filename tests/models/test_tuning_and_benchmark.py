@@ -104,3 +104,17 @@ def test_validation_splits_hold_no_test_rating() -> None:
     seen, train = cells(fold.train) | cells(fold.valid), cells(data.train)
     assert seen <= train and len(seen) > 0.99 * len(train)  # items only in valid are dropped
     assert not seen & cells(data.test)
+
+
+def test_the_verdict_is_about_the_validation_choice_not_the_best_test_row(monkeypatch) -> None:
+    import models.benchmark as bm
+
+    monkeypatch.setattr(bm, "PRIMARY", "popularity")  # a weak primary: itemknn beats it on test
+    result = bm.run(models=["popularity", "itemknn"], repeats=1, progress=lambda _: None)
+    scores = {r["model"]: r["ndcg_at_k"] for r in result["ours"]}
+    assert scores["itemknn"] > scores["popularity"]
+    assert result["best"]["model"] == "popularity"
+    assert result["best"]["chosen_by"].startswith("validation")
+    assert not result["best"]["meets_target"]
+    fallback = bm.run(models=["itemknn"], repeats=1, progress=lambda _: None)
+    assert fallback["best"]["model"] == "itemknn" and fallback["best"]["chosen_by"].startswith("highest")
