@@ -63,7 +63,7 @@ def reindex_cmd() -> None:
     try:
         signal = PopularitySignal(settings.popularity_signal)
         signal.refresh()
-        report = reindex(db, backend, popularity=signal.values)
+        report = reindex(db, backend, popularity=signal.of)
     finally:
         backend.close()
     typer.echo(f"index {report['index']}: {report['documents']} documents in "

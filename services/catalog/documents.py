@@ -6,7 +6,7 @@ an event only says *which* product changed, so late or repeated events cannot in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -35,13 +35,17 @@ def _query() -> Any:
             .outerjoin(Availability, Availability.sku == Product.sku))
 
 
-NO_SIGNAL: Mapping[int, float] = {}
+Popularity = Callable[[int], float | None]
+"""Product id -> the warehouse's popularity, or None for the ratings stand-in."""
+
+
+def no_signal(product_id: int) -> None:
+    return None
 
 
 def to_document(product: Product, path: str, available: int | None, photo: Photo | None,
-                popularity: Mapping[int, float] = NO_SIGNAL) -> ProductDocument:
-    """`popularity`: the warehouse's signal by product id; a product it lacks gets the
-    ratings-based stand-in."""
+                popularity: Popularity = no_signal) -> ProductDocument:
+    """`popularity`: the warehouse's signal (`PopularitySignal.of`)."""
     stock = max(0, available or 0)
     rating = domain.Rating(product.rating_sum, product.rating_count)
     return build_document({
@@ -54,12 +58,12 @@ def to_document(product: Product, path: str, available: int | None, photo: Photo
         "in_stock": stock > 0, "created_at": product.created_at,
         "photo_url": url_of(photo.filename) if photo else None,
         "thumbnail_url": url_of(photo.thumbnail) if photo else None,
-        "popularity": popularity.get(product.id),
+        "popularity": popularity(product.id),
     })
 
 
 def documents_for(session: Session, ids: list[int],
-                  popularity: Mapping[int, float] = NO_SIGNAL) -> list[ProductDocument]:
+                  popularity: Popularity = no_signal) -> list[ProductDocument]:
     """Documents of the given products that still exist (missing ids are simply absent)."""
     out: list[ProductDocument] = []
     for start in range(0, len(ids), CHUNK):
@@ -71,7 +75,7 @@ def documents_for(session: Session, ids: list[int],
 
 
 def all_documents(session: Session,
-                  popularity: Mapping[int, float] = NO_SIGNAL) -> Iterator[ProductDocument]:
+                  popularity: Popularity = no_signal) -> Iterator[ProductDocument]:
     """Every product, by id, in keyset-paginated chunks (constant memory for any catalog)."""
     after = 0
     while True:

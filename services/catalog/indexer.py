@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from search.backend import SearchBackend
 from services.catalog import domain
-from services.catalog.documents import all_documents, documents_for
+from services.catalog.documents import all_documents, documents_for, no_signal
 from services.catalog.events import (
     INDEX_SOURCE,
     INVENTORY_STREAM,
@@ -39,6 +39,7 @@ from services.catalog.store import (
     Product,
     availability_of,
     enqueue,
+    enqueue_all,
     product_by_sku,
     upsert_availability,
 )
@@ -94,7 +95,7 @@ class Indexer:
             if not rows:
                 return 0
             ids = sorted({pid for _, pid in rows})
-            docs = documents_for(session, ids, self.popularity.values if self.popularity else {})
+            docs = documents_for(session, ids, self.popularity.of if self.popularity else no_signal)
         if docs:  # the engine write happens outside any database transaction
             self.backend.index(docs)
         missing = sorted(set(ids) - {d.id for d in docs})
@@ -116,16 +117,19 @@ class Indexer:
             products = session.scalar(select(func.count()).select_from(Product)) or 0
             if products:
                 log.info("index_missing_rebuilding", products=products)
-                self.backend.rebuild(all_documents(session, self.popularity.values
-                                                   if self.popularity else {}))
+                self.backend.rebuild(all_documents(session, self.popularity.of
+                                                   if self.popularity else no_signal))
         self.backend.ensure_index()
 
     def step(self, block_ms: int = 200) -> int:
         events = self.consumer.poll_once(block_ms=block_ms)
         changed = self.popularity.refresh() if self.popularity else []
-        if changed:  # a new warehouse signal: rewrite the products whose popularity moved
+        if changed != []:  # a new warehouse signal: rewrite the products whose popularity moved
             with self.db.session() as session:
-                enqueue(session, changed)
+                if changed is None:  # it appeared or went away: every product moved
+                    enqueue_all(session)
+                else:
+                    enqueue(session, changed)
         flushed = 0
         while n := self.flush():
             flushed += n

@@ -10,7 +10,7 @@ back on the indexer's queue, and the indexer rewrites them in the new generation
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from search.backend import SearchBackend
 from search.documents import ProductDocument
-from services.catalog.documents import NO_SIGNAL, all_documents
+from services.catalog.documents import Popularity, all_documents, no_signal
 from services.catalog.store import Availability, Product, ProductTombstone, enqueue
 from services.platform.db import Database
 
@@ -47,10 +47,10 @@ def changed_since(db: Database, since: datetime) -> list[int]:
 
 
 def reindex(db: Database, backend: SearchBackend, *, catch_up: bool = True,
-            popularity: Mapping[int, float] = NO_SIGNAL) -> dict[str, object]:
+            popularity: Popularity = no_signal) -> dict[str, object]:
     """`catch_up=False` when nothing else can have written meanwhile (the seed, right after
     its own commits): re-queuing its fresh rows would only make the indexer redo them.
-    `popularity`: the warehouse's signal (`PopularitySignal.values`)."""
+    `popularity`: the warehouse's signal (`PopularitySignal.of`)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     counter = [0]

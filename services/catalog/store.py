@@ -257,6 +257,11 @@ def enqueue(session: Session, product_ids: list[int]) -> None:
         session.execute(insert(IndexQueue), [{"product_id": pid} for pid in product_ids])
 
 
+def enqueue_all(session: Session) -> None:
+    """Ask the indexer to rewrite every product's document."""
+    session.execute(insert(IndexQueue).from_select(["product_id"], select(Product.id)))
+
+
 def upsert_availability(session: Session, *, sku: str, available: int, as_of: datetime) -> None:
     row = session.get(Availability, sku, with_for_update=True)
     if row is None:

@@ -101,23 +101,28 @@ def by_popularity(catalog: CatalogService) -> list[int]:
 
 def test_the_warehouse_popularity_signal_reaches_ranking(catalog: CatalogService) -> None:
     catalog.category("Kitchen")
-    rated, plain = (catalog.product(f"K-{n}", "kitchen", title=f"Kettle {n}")["id"] for n in (1, 2))
-    for who in ("ann", "bob", "cy"):  # ratings make `rated` the popular one until the warehouse speaks
-        assert catalog.http.post(f"/api/catalog/products/{rated}/reviews", headers=catalog.user(who),
-                                 json={"rating": 5}).status_code == 201
+    rated, plain, unlisted = (catalog.product(f"K-{n}", "kitchen", title=f"Kettle {n}")["id"]
+                              for n in (1, 2, 3))
+    for who in ("ann", "bob", "cy"):  # ratings make these the popular ones until the warehouse speaks
+        for pid in (rated, unlisted):
+            assert catalog.http.post(f"/api/catalog/products/{pid}/reviews", headers=catalog.user(who),
+                                     json={"rating": 5}).status_code == 201
     indexer = catalog.indexer()
     indexer.popularity = PopularitySignal(catalog.settings.popularity_signal)
     catalog.sync_index(indexer)
-    assert by_popularity(catalog) == [rated, plain]
+    assert by_popularity(catalog)[-1] == plain
 
     write_signal(catalog, {plain: 120.0, rated: 3.0, 999_999: 50.0})  # sales say otherwise
-    catalog.sync_index(indexer)
-    assert by_popularity(catalog) == [plain, rated]
+    catalog.sync_index(indexer)  # the signal appeared: every product is rewritten
+    assert by_popularity(catalog) == [plain, rated, unlisted]  # unlisted: nothing happened lately
 
     write_signal(catalog, {plain: 1.0, rated: 80.0})
     assert indexer.popularity.refresh() == [rated, plain, 999_999]  # only what moved is rewritten
-    write_signal(catalog, {plain: 1.0, rated: 80.0})
-    indexer.popularity._stamp = None  # same values in a new file: nothing to rewrite
+    write_signal(catalog, {plain: 1.0, rated: 80.0})  # same values in a new file
     assert indexer.popularity.refresh() == []
     catalog.settings.popularity_signal.write_bytes(b"not parquet")
-    assert indexer.popularity.refresh() == [] and indexer.popularity.values[rated] == 80.0
+    assert indexer.popularity.refresh() == [] and indexer.popularity.of(rated) == 80.0
+    catalog.settings.popularity_signal.unlink()  # gone: ratings stand in again, for everyone
+    catalog.sync_index(indexer)
+    assert indexer.popularity.of(rated) is None and by_popularity(catalog)[-1] == plain
+    assert PopularitySignal(catalog.settings.popularity_signal).refresh() == []  # none, none since
