@@ -18,11 +18,7 @@ from scipy.linalg import eigh
 from scipy.sparse import csr_matrix, diags
 
 from models.base import Recommender, SideInfo
-from models.linear import _prepare
-
-
-def _inverse_sqrt(values: NDArray) -> NDArray:
-    return np.divide(1.0, np.sqrt(values), out=np.zeros_like(values), where=values > 0)
+from models.linear import DenseItemItem, _prepare, keep_top_k, safe_reciprocal
 
 
 def _top_right_singular_vectors(r: csr_matrix, k: int) -> NDArray:
@@ -43,7 +39,7 @@ def _top_right_singular_vectors(r: csr_matrix, k: int) -> NDArray:
     return np.asarray(r.T @ eigvecs) / sing[None, :]
 
 
-class GFCF(Recommender):
+class GFCF(DenseItemItem):
     """Linear filter R~'R~ plus ``alpha`` x ideal low-pass filter of rank ``k`` (GF-CF)."""
 
     name = "gfcf"
@@ -71,9 +67,9 @@ class GFCF(Recommender):
         side: SideInfo | None = None,
     ) -> Self:
         x = _prepare(user_items, self.binarize, self.power)
-        d_u = _inverse_sqrt(np.asarray(x.sum(axis=1)).ravel())
+        d_u = safe_reciprocal(np.sqrt(np.asarray(x.sum(axis=1)).ravel()))
         d_i = np.asarray(x.sum(axis=0)).ravel()
-        inv_i = _inverse_sqrt(d_i)
+        inv_i = safe_reciprocal(np.sqrt(d_i))
         r = (diags(d_u) @ x @ diags(inv_i)).tocsr()
         weights = (r.T @ r).toarray()
         if self.alpha != 0.0 and self.k > 0:
@@ -84,17 +80,10 @@ class GFCF(Recommender):
         self._mark_fitted(user_items)
         return self
 
-    def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
-        return np.asarray(_prepare(user_items, self.binarize, self.power) @ self.weights)
 
-    def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
-        return self.weights[itemids]
-
-    def state(self) -> dict[str, NDArray]:
-        return {"weights": self.weights}
-
-    def _load_state(self, arrays: dict[str, NDArray]) -> None:
-        self.weights = np.asarray(arrays["weights"])
+def _unit_rows(x: csr_matrix) -> csr_matrix:
+    """Rows scaled to unit length (cosine similarity is then a dot product)."""
+    return diags(safe_reciprocal(np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel()))) @ x
 
 
 class UserKNN(Recommender):
@@ -123,26 +112,18 @@ class UserKNN(Recommender):
         side: SideInfo | None = None,
     ) -> Self:
         x = _prepare(user_items, self.binarize)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         self.train = csr_matrix(x.astype(np.float32))
-        self.user_unit = csr_matrix(
-            diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x
-        )
+        self.user_unit = csr_matrix(_unit_rows(x))
         self._mark_fitted(user_items)
         return self
 
     def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
-        x = _prepare(user_items, self.binarize)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        unit = diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ x
+        unit = _unit_rows(_prepare(user_items, self.binarize))
         sims = np.asarray((unit @ self.user_unit.T).toarray())
         # a user never votes for themself (the query rows are training users here)
         own = np.asarray(userids) < sims.shape[1]
         sims[np.flatnonzero(own), np.asarray(userids)[own]] = 0.0
-        k = min(self.k, sims.shape[1])
-        if k < sims.shape[1]:
-            cut = np.argpartition(-sims, k - 1, axis=1)[:, k:]
-            np.put_along_axis(sims, cut, 0.0, axis=1)
+        keep_top_k(sims, self.k)
         sims = np.power(np.maximum(sims, 0.0), self.power)
         return np.asarray(self.train.T @ sims.T).T
 

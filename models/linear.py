@@ -34,7 +34,40 @@ def _prepare(user_items: csr_matrix, binarize: bool, power: float = 1.0) -> csr_
     return x
 
 
-class EASE(Recommender):
+def safe_reciprocal(values: NDArray) -> NDArray:
+    """1 / values, and 0 where a value is 0 (an empty row or column)."""
+    return np.divide(1.0, values, out=np.zeros_like(values), where=values > 0)
+
+
+def keep_top_k(rows: NDArray, k: int) -> None:
+    """Zero all but the ``k`` largest entries of each row, in place."""
+    if k < rows.shape[1]:
+        cut = np.argpartition(-rows, k - 1, axis=1)[:, k:]
+        np.put_along_axis(rows, cut, 0.0, axis=1)
+
+
+class DenseItemItem(Recommender):
+    """A dense (n_items, n_items) ``weights`` matrix: scores are the prepared history times it.
+    Subclasses set ``binarize``, ``power`` and, in ``fit``, ``weights``."""
+
+    binarize: bool
+    power: float
+    weights: NDArray
+
+    def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
+        return np.asarray(_prepare(user_items, self.binarize, self.power) @ self.weights)
+
+    def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
+        return self.weights[itemids]
+
+    def state(self) -> dict[str, NDArray]:
+        return {"weights": self.weights}
+
+    def _load_state(self, arrays: dict[str, NDArray]) -> None:
+        self.weights = np.asarray(arrays["weights"])
+
+
+class EASE(DenseItemItem):
     """Embarrassingly Shallow Autoencoder: closed-form item-item weights."""
 
     name = "ease"
@@ -68,18 +101,6 @@ class EASE(Recommender):
         self.weights = b.astype(np.float32)
         self._mark_fitted(user_items)
         return self
-
-    def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
-        return np.asarray(_prepare(user_items, self.binarize, self.power) @ self.weights)
-
-    def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
-        return self.weights[itemids]
-
-    def state(self) -> dict[str, NDArray]:
-        return {"weights": self.weights}
-
-    def _load_state(self, arrays: dict[str, NDArray]) -> None:
-        self.weights = np.asarray(arrays["weights"])
 
 
 def session_rows(values: csr_matrix, timestamps: csr_matrix, gap_seconds: float) -> csr_matrix:
@@ -122,7 +143,7 @@ def _dlae_weights(gram: NDArray, penalty: NDArray) -> NDArray[np.float32]:
     return weights
 
 
-class DLAE(Recommender):
+class DLAE(DenseItemItem):
     """Denoising linear autoencoder: B = (G + diag(d/(1-d) * diag(G) + l2))^-1 G, G = X'X (+ sessions).
 
     ``dropout`` is the input-dropout rate d whose expected loss gives that penalty. With
@@ -174,18 +195,6 @@ class DLAE(Recommender):
         self._mark_fitted(user_items)
         return self
 
-    def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
-        return np.asarray(_prepare(user_items, self.binarize, self.power) @ self.weights)
-
-    def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
-        return self.weights[itemids]
-
-    def state(self) -> dict[str, NDArray]:
-        return {"weights": self.weights}
-
-    def _load_state(self, arrays: dict[str, NDArray]) -> None:
-        self.weights = np.asarray(arrays["weights"])
-
 
 class RP3Beta(Recommender):
     """P^3 random-walk similarity, raised to ``alpha`` and divided by item degree^``beta``."""
@@ -217,10 +226,8 @@ class RP3Beta(Recommender):
         x = _prepare(user_items, self.binarize)
         user_deg = np.asarray(x.sum(axis=1)).ravel()
         item_deg = np.asarray(x.sum(axis=0)).ravel()
-        inv_u = np.divide(1.0, user_deg, out=np.zeros_like(user_deg), where=user_deg > 0)
-        inv_i = np.divide(1.0, item_deg, out=np.zeros_like(item_deg), where=item_deg > 0)
-        p_ui = diags(inv_u) @ x  # user -> item transition
-        p_iu = diags(inv_i) @ x.T.tocsr()  # item -> user transition
+        p_ui = diags(safe_reciprocal(user_deg)) @ x  # user -> item transition
+        p_iu = diags(safe_reciprocal(item_deg)) @ x.T.tocsr()  # item -> user transition
         if self.alpha != 1.0:
             p_ui = p_ui.power(self.alpha)
             p_iu = p_iu.power(self.alpha)
@@ -228,10 +235,7 @@ class RP3Beta(Recommender):
         pen = np.power(item_deg, self.beta, out=np.ones_like(item_deg), where=item_deg > 0)
         w /= pen[None, :]
         np.fill_diagonal(w, 0.0)
-        n_items = w.shape[0]
-        if self.top_k < n_items:
-            cut = np.argpartition(-w, self.top_k - 1, axis=1)[:, self.top_k :]
-            np.put_along_axis(w, cut, 0.0, axis=1)
+        keep_top_k(w, self.top_k)
         self.weights = csr_matrix(w.astype(np.float32))
         self._mark_fitted(user_items)
         return self

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, diags
 
 from models.base import Recommender, SideInfo
+from models.linear import safe_reciprocal
 
 
 class TemporalCooccurrence(Recommender):
@@ -61,8 +62,7 @@ class TemporalCooccurrence(Recommender):
         else:
             adj = csr_matrix((n_items, n_items), dtype=np.float32)
         deg = np.asarray(adj.sum(axis=1)).ravel()
-        inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
-        self.weights = csr_matrix(diags(inv.astype(np.float32)) @ adj, dtype=np.float32)
+        self.weights = csr_matrix(diags(safe_reciprocal(deg).astype(np.float32)) @ adj, dtype=np.float32)
         self._mark_fitted(user_items)
         return self
 
