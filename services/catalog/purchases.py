@@ -19,7 +19,6 @@ from datetime import datetime
 import structlog
 from redis import Redis
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.catalog.events import (
@@ -32,7 +31,7 @@ from services.catalog.events import (
 from services.catalog.reviews import Reviews
 from services.catalog.store import PROCESSED, OrderedProduct, Product, Purchase
 from services.platform.consumer import Consumer, SqlIdempotency
-from services.platform.db import Database
+from services.platform.db import Database, insert_or_ignore
 from services.platform.events import Event
 
 log = structlog.get_logger("catalog-purchases")
@@ -44,14 +43,6 @@ ORDER_CANCELLED = "order.cancelled"
 def catalog_ids(raw: list[str]) -> list[int]:
     """Order lines name products by the catalog's id as text; anything else is not ours."""
     return sorted({int(p) for p in raw if p.isdigit() and 0 < int(p) < 2**31})
-
-
-def _insert_ignore(session: Session, table: type, rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING in the dialect at hand."""
-    if not rows:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(table).values(rows).on_conflict_do_nothing())
 
 
 class Purchases:
@@ -75,7 +66,7 @@ class Purchases:
     def _placed(self, session: Session, order: OrderPlacedView) -> None:
         ids = catalog_ids([line.product_id for line in order.lines])
         known = session.scalars(select(Product.id).where(Product.id.in_(ids))).all() if ids else []
-        _insert_ignore(session, OrderedProduct, [
+        insert_or_ignore(session, OrderedProduct, [
             {"order_id": order.order_id, "product_id": pid, "user_id": order.user_id} for pid in known])
 
     def _paid(self, session: Session, order: OrderPaidView, paid_at: datetime) -> None:
@@ -83,7 +74,7 @@ class Purchases:
                                    .where(OrderedProduct.order_id == order.order_id)))
         if not ids:
             return
-        _insert_ignore(session, Purchase, [
+        insert_or_ignore(session, Purchase, [
             {"user_id": order.user_id, "product_id": pid, "first_order_id": order.order_id,
              "paid_at": paid_at} for pid in ids])
         self.stats["purchases"] += len(ids)

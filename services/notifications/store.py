@@ -28,10 +28,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from services.platform.db import insert_or_ignore
 from services.platform.outbox import processed_events_table
 
 
@@ -120,10 +119,7 @@ def recipient(session: Session, user_id: str, *, lock: bool = False) -> Recipien
 def ensure_recipient(session: Session, user_id: str, defaults: dict[str, Any]) -> Recipient:
     """The recipient's row, locked, created first if missing. `INSERT .. ON CONFLICT DO NOTHING`
     because the consumer (user.registered) and the API (preferences) may create it at once."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(Recipient).values(user_id=user_id, **defaults)
-                    .on_conflict_do_nothing(index_elements=["user_id"]))
+    insert_or_ignore(session, Recipient, {"user_id": user_id, **defaults}, conflict_on=["user_id"])
     found = recipient(session, user_id, lock=True)
     assert found is not None
     return found

@@ -10,13 +10,15 @@ in development without touching each other's tables.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 READONLY = "shop_readonly"
@@ -52,6 +54,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def insert_or_ignore(session: Session, table: Any, rows: Sequence[dict[str, Any]] | dict[str, Any],
+                     *, conflict_on: list[str] | None = None) -> None:
+    """`INSERT ... ON CONFLICT [(conflict_on)] DO NOTHING` in the session's dialect (PostgreSQL
+    or SQLite): for rows that concurrent writers or redelivered events may both insert."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=conflict_on))
 
 
 class Database:
