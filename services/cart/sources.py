@@ -18,13 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 import structlog
 
 from services.platform.errors import Unavailable
+from services.platform.http_pool import Pool
 
 log = structlog.get_logger("cart.sources")
 
@@ -122,28 +123,21 @@ class HttpPriceSource:
 class HttpStockSource:
     """`GET {inventory}/api/inventory/stock?sku=...` (one call for all SKUs, not cached).
 
-    Asked on every add to a cart, so it keeps its own few HTTP/1.1 connections (standard
-    library `http.client`, last used first) instead of an httpx client, whose per-request
-    pool bookkeeping cost more CPU than the inventory's answer. A connection idle for a while
-    is not reused (the server may have closed it), and one that turns out closed before any
-    answer is retried once on a new connection (the call is a read)."""
+    Asked on every add to a cart, so it keeps its own few kept-alive connections
+    (`platform.http_pool.Pool`) instead of an httpx client, whose per-request pool bookkeeping
+    cost more CPU than the inventory's answer."""
 
     def __init__(self, base_url: str, *, timeout_s: float = 2.0, keep: int = 32,
                  max_idle_s: float = 2.0):
-        url = urlsplit(base_url)
-        self.https = url.scheme == "https"
-        self.host, self.port, self.prefix = url.hostname or "127.0.0.1", url.port, url.path.rstrip("/")
-        self.timeout_s, self.keep, self.max_idle_s = timeout_s, keep, max_idle_s
-        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
-        self._lock = Lock()
+        self.pool = Pool(base_url, timeout_s=timeout_s, keep=keep, max_idle_s=max_idle_s)
 
     def available(self, skus: Iterable[str]) -> dict[str, int | None]:
         wanted = list(dict.fromkeys(skus))
         if not wanted:
             return {}
-        path = f"{self.prefix}/api/inventory/stock?{urlencode([('sku', s) for s in wanted])}"
+        path = f"/api/inventory/stock?{urlencode([('sku', s) for s in wanted])}"
         try:
-            status, body = self._get(path)
+            status, body = self.pool.request("GET", path, headers={})
             if status != 200:
                 raise OSError(f"inventory answered {status}")
             known = {item["sku"]: int(item["available"]) for item in orjson.loads(body)["items"]}
@@ -152,41 +146,5 @@ class HttpStockSource:
             return dict.fromkeys(wanted)
         return {sku: known.get(sku, 0) for sku in wanted}
 
-    def _get(self, path: str) -> tuple[int, bytes]:
-        while True:
-            conn, reused = self._connection()
-            try:
-                conn.request("GET", path)
-                response = conn.getresponse()
-                data = response.read()
-            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
-                conn.close()
-                if reused:
-                    continue
-                raise
-            except BaseException:
-                conn.close()
-                raise
-            with self._lock:
-                if not response.will_close and len(self._idle) < self.keep:
-                    self._idle.append((conn, time.monotonic()))
-                    conn = None  # type: ignore[assignment]
-            if conn is not None:
-                conn.close()
-            return response.status, data
-
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            while self._idle:
-                conn, since = self._idle.pop()
-                if time.monotonic() - since < self.max_idle_s:
-                    return conn, True
-                conn.close()
-        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        return cls(self.host, self.port, timeout=self.timeout_s), False
-
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn, _ in idle:
-            conn.close()
+        self.pool.close()

@@ -12,12 +12,13 @@ import http.client
 import threading
 import time
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import jwt
 import orjson
 
 from services.orders.settings import OrdersSettings
+from services.platform.http_pool import Pool
 
 
 class Transient(Exception):
@@ -29,78 +30,6 @@ class Rejected(Exception):
         self.status, self.body = status, body
         self.slug = str(body.get("type", "")).rsplit("/", 1)[-1] or f"http-{status}"
         super().__init__(f"{status} {self.slug}: {body.get('detail', '')}")
-
-
-class Pool:
-    """Keep-alive HTTP/1.1 connections to one neighbour, on the standard library's `http.client`.
-
-    The saga makes seven calls per order from up to a thread-pool's worth of requests at once;
-    httpx spent more CPU on each (its pool re-scans every connection of every host on each
-    request and release) than the neighbour spent answering. Here a call takes an idle
-    connection (last in, first out) or opens one, and puts it back after reading the answer.
-    Connections idle for `max_idle_s` are not reused (uvicorn closes them after 5 s); should a
-    kept connection still turn out closed by the server, the call fails before the request was
-    read and is made once more on a new connection."""
-
-    def __init__(self, base_url: str, *, timeout_s: float, keep: int = 64, max_idle_s: float = 2.0):
-        url = urlsplit(base_url)
-        self.https = url.scheme == "https"
-        self.host, self.port = url.hostname or "127.0.0.1", url.port
-        self.prefix = url.path.rstrip("/")
-        self.timeout_s, self.keep, self.max_idle_s = timeout_s, keep, max_idle_s
-        self._idle: list[tuple[http.client.HTTPConnection, float]] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        stale = []
-        with self._lock:
-            while self._idle:
-                conn, since = self._idle.pop()
-                if time.monotonic() - since < self.max_idle_s:
-                    break
-                stale.append(conn)
-            else:
-                conn = None  # type: ignore[assignment]
-        for old in stale:
-            old.close()
-        if conn is not None:
-            return conn, True
-        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        return cls(self.host, self.port, timeout=self.timeout_s), False
-
-    def request(self, method: str, path: str, *, body: bytes | None = None,
-                headers: dict[str, str]) -> tuple[int, bytes]:
-        """(status, body); OSError or http.client.HTTPException when there is no answer."""
-        while True:
-            conn, reused = self._connection()
-            try:
-                conn.request(method, self.prefix + path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
-                conn.close()
-                if reused:  # the server had closed this idle connection: once more, on a new one
-                    continue
-                raise
-            except BaseException:
-                conn.close()
-                raise
-            if response.will_close:
-                conn.close()
-            else:
-                with self._lock:
-                    if len(self._idle) < self.keep:
-                        self._idle.append((conn, time.monotonic()))
-                        conn = None  # type: ignore[assignment]
-                if conn is not None:
-                    conn.close()
-            return response.status, data
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn, _ in idle:
-            conn.close()
 
 
 class ServiceToken:

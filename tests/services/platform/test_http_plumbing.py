@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict
 
 from services.platform.app import create_service_app
@@ -124,3 +124,28 @@ def test_docs_are_served_without_a_cdn(client: httpx.Client) -> None:
     html = client.get("/docs").text
     assert "/docs/assets/swagger-ui-bundle.js" in html
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_keep_alive_pool_reuses_connections_and_survives_a_closed_one() -> None:
+    import socket
+
+    from services.platform.http_pool import Pool
+
+    echo = FastAPI()
+    echo.get("/health")(lambda: {"status": "ok"})
+
+    @echo.get("/who")
+    def who(request: Request) -> dict[str, int]:
+        return {"port": request.client.port}
+
+    with serve(echo) as base:
+        pool = Pool(base, timeout_s=5)
+        first = pool.request("GET", "/who", headers={})
+        assert first[0] == 200
+        assert pool.request("GET", "/who", headers={}) == first  # the same kept-alive connection
+        (conn, _), = pool._idle
+        conn.sock.shutdown(socket.SHUT_RDWR)  # the server side closed it meanwhile
+        status, body = pool.request("GET", "/who", headers={})
+        assert status == 200 and body != first[1]  # retried once, on a new connection
+        pool.close()
+        assert pool._idle == []
