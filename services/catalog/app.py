@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from redis import Redis
 from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
@@ -36,6 +37,18 @@ Settings = CatalogSettings
 def database(settings: CatalogSettings) -> Database:
     return Database(settings.sqlalchemy_url, migrations=MIGRATIONS,
                     version_table="alembic_version_catalog", echo=settings.database_echo)
+
+
+def worker_resources(name: str) -> tuple[CatalogSettings, Database, Redis]:
+    """What a catalog background process (indexer, purchases) starts with: settings, JSON logs
+    under its own name, the migrated database and a Redis client."""
+    from services.platform.redis import resolve_redis_url, sync_client
+
+    settings = CatalogSettings()
+    configure_logging(name, settings.log_level)
+    db = database(settings)
+    db.migrate()
+    return settings, db, sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
 
 
 def make_search_backend(settings: CatalogSettings) -> SearchBackend:

@@ -157,15 +157,9 @@ class Indexer:
 
 
 def main() -> None:  # pragma: no cover - exercised by the whole-stack run
-    from services.catalog.app import Settings, database, make_search_backend
-    from services.platform.logging import configure_logging
-    from services.platform.redis import resolve_redis_url, sync_client
+    from services.catalog.app import make_search_backend, worker_resources
 
-    settings = Settings()
-    configure_logging("catalog-indexer", settings.log_level)
-    db = database(settings)
-    db.migrate()
-    redis = sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
+    settings, db, redis = worker_resources("catalog-indexer")
     stop = stop_on_signals()
     backend = make_search_backend(settings)
     try:

@@ -87,16 +87,10 @@ class Purchases:
 
 
 def main() -> None:  # pragma: no cover - exercised by the whole-stack run
-    from services.catalog.app import Settings, database
-    from services.platform.logging import configure_logging
-    from services.platform.redis import resolve_redis_url, sync_client
+    from services.catalog.app import worker_resources
     from services.platform.worker import stop_on_signals
 
-    settings = Settings()
-    configure_logging("catalog-purchases", settings.log_level)
-    db = database(settings)
-    db.migrate()
-    redis = sync_client(resolve_redis_url(settings.redis_url, settings.data_dir))
+    _, db, redis = worker_resources("catalog-purchases")
     Purchases(db=db, redis=redis).run(stop_on_signals())
 
 
