@@ -4,8 +4,6 @@ over `search/` (the engine is whatever `search.config` chose)."""
 from __future__ import annotations
 
 import math
-import threading
-import time
 
 from pydantic import ValidationError
 
@@ -21,8 +19,6 @@ from services.catalog.schemas import (
 )
 from services.platform.errors import InvalidInput
 
-REFRESH_EVERY_S = 0.0  # a reader reload costs ~25 µs: every query sees the last commit
-"""How often this process picks up commits made by the indexer process (cheap when none)."""
 HIT_FIELDS = set(ProductHit.model_fields) - {"score", "highlights"}
 
 
@@ -47,21 +43,10 @@ def to_query(params: SearchParams) -> SearchQuery:
 class Browse:
     def __init__(self, backend: SearchBackend):
         self.backend = backend
-        self._refreshed = 0.0
-        self._lock = threading.Lock()
-
-    def _fresh(self) -> None:
-        now = time.monotonic()
-        if now - self._refreshed > REFRESH_EVERY_S and self._lock.acquire(blocking=False):
-            try:
-                self.backend.refresh()
-                self._refreshed = now
-            finally:
-                self._lock.release()
 
     def search(self, params: SearchParams) -> SearchResponse:
         query = to_query(params)
-        self._fresh()
+        self.backend.refresh()  # the indexer process's last commit (a stat when none)
         result = self.backend.search(query)
         items = [{**hit.document.model_dump(include=HIT_FIELDS), "score": hit.score,
                   "highlights": hit.highlights} for hit in result.hits]
@@ -71,12 +56,12 @@ class Browse:
             "suggestion": result.suggestion})
 
     def autocomplete(self, prefix: str, n: int) -> AutocompleteResponse:
-        self._fresh()
+        self.backend.refresh()  # the indexer process's last commit (a stat when none)
         return AutocompleteResponse(q=prefix, suggestions=self.backend.suggest(prefix, n))
 
     def suggestion(self, params: SearchParams) -> SuggestionResponse:
         """A looser query that matches, whether or not the given one does."""
         query = to_query(params)
-        self._fresh()
+        self.backend.refresh()  # the indexer process's last commit (a stat when none)
         found = relax(query, self.backend.count, self.backend.vocabulary_near)
         return SuggestionResponse(q=query.q, suggestion=found)
