@@ -41,6 +41,8 @@ FEATURES = (
     "genre_affinity",
     "time_popularity_short",
     "time_popularity_long",
+    "first_rated_after_user_left",
+    "activity_x_popularity",
 )
 
 
@@ -206,6 +208,9 @@ class ListwiseRerank(Recommender):
         sums = np.bincount(x.indices, weights=x.data, minlength=self.n_items)
         self.item_log_pop = np.log(counts / max(counts.sum(), 1.0) * self.n_items + 1e-3)
         self.item_mean = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+        # Centred, so the shift from the holdout's smaller rows to the full ones cancels out.
+        activity = np.log1p(np.diff(x.indptr).astype(np.float64))
+        self.user_activity = activity - activity.mean()
         if side.item_features is not None:
             feats = np.asarray(side.item_features, dtype=np.float64)
             binary = x.copy()
@@ -219,6 +224,13 @@ class ListwiseRerank(Recommender):
         if side.timestamps is not None:
             users, items = _day_histograms(side.timestamps, self.time_origin, self.n_days)
             self.user_days = csr_matrix(users / np.maximum(users.sum(axis=1, keepdims=True), 1.0))
+            # An item nobody rated before the user's last day was likely not out yet for them.
+            active = users > 0
+            self.user_last_day = np.where(
+                active.any(axis=1), self.n_days - 1 - np.argmax(active[:, ::-1], axis=1), self.n_days
+            )
+            rated = items > 0
+            self.item_first_day = np.where(rated.any(axis=1), np.argmax(rated, axis=1), self.n_days)
             days = np.arange(self.n_days)
             smoothed = []
             for width in (self.short_days, self.long_days):
@@ -229,6 +241,8 @@ class ListwiseRerank(Recommender):
             self.item_days = np.stack(smoothed)
         else:
             self.user_days = csr_matrix((self.n_users, 1))
+            self.user_last_day = np.zeros(self.n_users, dtype=np.int64)
+            self.item_first_day = np.zeros(self.n_items, dtype=np.int64)
             self.item_days = np.zeros((2, self.n_items, 1))
 
     # -- scoring --------------------------------------------------------------------------------
@@ -268,6 +282,8 @@ class ListwiseRerank(Recommender):
                 (self.user_profile[users] * self.item_attrs[items]).sum(axis=1),
                 short,
                 long,
+                self.item_first_day[items] > self.user_last_day[users],
+                self.user_activity[users] * self.item_log_pop[items],
             ]
         )
         return feats, local, items
@@ -295,6 +311,9 @@ class ListwiseRerank(Recommender):
         "user_profile",
         "item_attrs",
         "item_days",
+        "user_activity",
+        "user_last_day",
+        "item_first_day",
     )
 
     def state(self) -> dict[str, NDArray]:

@@ -73,3 +73,28 @@ def test_reranker_checks_its_inputs(clustered) -> None:
         ListwiseRerank(base={"type": "ease"}, holdout=1.0)
     with pytest.raises(ValueError, match="one row per item"):
         ListwiseRerank(base={"type": "ease"}).fit(train, side=SideInfo(item_features=np.ones((3, 2))))
+
+
+def test_release_and_activity_features_follow_the_training_timeline(clustered) -> None:
+    # Recomputed by hand from the raw timestamps: an item whose first rating falls on a later day
+    # than the user's last rating is flagged; activity x popularity uses centred log row counts.
+    train, _, side = clustered
+    day = 86400.0
+    stamps = csr_matrix(side.timestamps, copy=True)
+    stamps.data = stamps.data + day * (np.repeat(np.arange(train.shape[0]), np.diff(stamps.indptr)) // 15)
+    model = ListwiseRerank(base={"type": "popularity", "params": {}}, n_candidates=40)
+    model.fit(train, side=SideInfo(timestamps=stamps))
+    users = np.arange(train.shape[0])
+    feats, local, items = model._candidates(model.base_model, users, train)
+    days = ((stamps.tocoo().data - stamps.data.min()) // day).astype(int)
+    coo = stamps.tocoo()
+    last = np.full(train.shape[0], -1)
+    np.maximum.at(last, coo.row, days)
+    first = np.full(train.shape[1], 10**6)
+    np.minimum.at(first, coo.col, days)
+    released = feats[:, FEATURES.index("first_rated_after_user_left")]
+    np.testing.assert_array_equal(released, first[items] > last[local])
+    assert 0 < released.mean() < 1  # the timeline makes both cases occur
+    activity = np.log1p(np.diff(train.indptr))
+    expected = (activity - activity.mean())[local] * model.item_log_pop[items]
+    np.testing.assert_allclose(feats[:, FEATURES.index("activity_x_popularity")], expected)
