@@ -55,7 +55,10 @@ class DenseItemItem(Recommender):
     weights: NDArray
 
     def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
-        return np.asarray(_prepare(user_items, self.binarize, self.power) @ self.weights)
+        # History in the weights' dtype: a float64 history would make scipy copy the float32
+        # weights to float64 on every call (3x slower product, inside every fit of the reranker).
+        x = _prepare(user_items, self.binarize, self.power).astype(self.weights.dtype, copy=False)
+        return np.asarray(x @ self.weights)
 
     def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
         return self.weights[itemids]
