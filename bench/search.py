@@ -3,8 +3,10 @@
 - indexing: generate -> build documents -> full blue/green rebuild, in products/s
   (target: full reindex of 100k < 60 s);
 - search: the library's `search()` (request validation, query building, filters, four facets,
-  hydration of the top 20) vs the raw tantivy calls that return the same hits and facet counts
-  (prebuilt query, search, aggregate, stored-document fetch); target p50 <= 2x raw.
+  hydration of the top 20, the relaxed suggestion when nothing matches) vs the raw tantivy calls
+  that return the same hits, facet counts and suggestion (prebuilt queries: search, aggregate,
+  stored-document fetch, and the suggestion's count queries and vocabulary look-ups as the
+  library made them); target p50 <= 2x raw.
 Two query mixes: WANDS's 480 real shopper queries (home goods; many match nothing in the
 generated catalog, so they also exercise the relaxed-suggestion path) and 480 queries derived
 from the catalog's own titles (some with a typo); every second query carries filters.
@@ -21,6 +23,8 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,40 +79,84 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def raw_call(searcher: tantivy.Searcher, query: tantivy.Query, agg: dict) -> list[int]:
-    hits = searcher.search(query, limit=20, count=True, weight_by_field="boost").hits
-    searcher.aggregate(query, agg)
-    docs = [searcher.doc(addr) for _, addr in hits]
-    return [d.get_first("id") for d in docs]
+@dataclass
+class RawPlan:
+    """The engine calls behind one library answer, prebuilt: the query with its hits and facets
+    and, for a query that matches nothing, the count queries and vocabulary look-ups the relaxed
+    suggestion made (recorded from the library's own run, so both sides do the same engine work)."""
+
+    query: tantivy.Query | None
+    counts: list[tantivy.Query] = field(default_factory=list)
+    vocabulary: list[str] = field(default_factory=list)
+
+
+def raw_call(searcher: tantivy.Searcher, plan: RawPlan, agg: dict) -> list[int]:
+    ids: list[int] = []
+    if plan.query is not None:
+        hits = searcher.search(plan.query, limit=20, count=True, weight_by_field="boost").hits
+        searcher.aggregate(plan.query, agg)
+        ids = [searcher.doc(addr).get_first("id") for _, addr in hits]
+    for query in plan.counts:
+        searcher.search(query, limit=1, count=True)
+    for word in plan.vocabulary:
+        searcher.terms_with_prefix("spell", word[:1], limit=5_000)
+    return ids
+
+
+def built(backend: TantivyBackend, sq: SearchQuery,
+          known: Callable[[str], bool]) -> tantivy.Query | None:
+    """The engine query the library builds for `sq` (see TantivyBackend.search and count)."""
+    text = backend.builder.text(sq.q, known=known) if sq.q else None
+    if text is not None and text.query is None:
+        return None
+    return backend.builder.combine(text.query if text else None, backend.builder.filters(sq.filters))
+
+
+def raw_plans(backend: TantivyBackend, searcher: tantivy.Searcher,
+              requests: list[dict[str, Any]]) -> list[RawPlan]:
+    """Runs each request through the library once, recording the suggestion's engine calls."""
+    known = vocabulary(searcher)
+    plans = []
+    for r in requests:
+        sq = SearchQuery.model_validate(r)
+        plan = RawPlan(built(backend, sq, known))
+
+        def count(q: SearchQuery, plan: RawPlan = plan) -> int:
+            plan.counts.append(built(backend, q, known))
+            return TantivyBackend.count(backend, q)
+
+        def vocabulary_near(word: str, plan: RawPlan = plan) -> list[tuple[str, int]]:
+            plan.vocabulary.append(word)
+            return TantivyBackend.vocabulary_near(backend, word)
+
+        backend.count, backend.vocabulary_near = count, vocabulary_near  # type: ignore[method-assign]
+        try:
+            backend.search(sq)
+        finally:
+            del backend.count, backend.vocabulary_near
+        plan.counts = [q for q in plan.counts if q is not None]
+        plans.append(plan)
+    return plans
 
 
 def measure(backend: TantivyBackend, searcher: tantivy.Searcher,
             queries: list[str]) -> dict[str, Any]:
     requests = [request_for(i, q) for i, q in enumerate(queries)]
     agg = aggregation_spec(FACETS, FACET_FIELDS)
-    prebuilt = []
-    known = vocabulary(searcher)
-    for r in requests:  # the raw baseline gets its query objects for free
-        sq = SearchQuery.model_validate(r)
-        text = backend.builder.text(sq.q, known=known)  # the same query the library builds
-        prebuilt.append(None if text.query is None else
-                        backend.builder.combine(text.query, backend.builder.filters(sq.filters)))
+    plans = raw_plans(backend, searcher, requests)  # the raw baseline gets its queries for free
     lib_times: list[float] = []
     raw_times: list[float] = []
     lib_found: list[float] = []
     raw_found: list[float] = []
     same_hits = zero = 0
     for rnd in range(ROUNDS + 1):  # round 0 warms caches and is not timed
-        for r, query in zip(requests, prebuilt, strict=True):
+        for r, plan in zip(requests, plans, strict=True):
             s = time.perf_counter()
             result = backend.search(SearchQuery.model_validate(r))
             lib = time.perf_counter() - s
-            raw_ids: list[int] = []
-            raw = 0.0
-            if query is not None:
-                s = time.perf_counter()
-                raw_ids = raw_call(searcher, query, agg)
-                raw = time.perf_counter() - s
+            s = time.perf_counter()
+            raw_ids = raw_call(searcher, plan, agg)
+            raw = time.perf_counter() - s
             if rnd == 0:
                 zero += result.total == 0
                 same_hits += set(raw_ids) == {h.id for h in result.hits}
@@ -125,6 +173,7 @@ def measure(backend: TantivyBackend, searcher: tantivy.Searcher,
         "queries": len(requests),
         "zero_result_rate": round(zero / len(requests), 3),
         "same_hits_as_raw": round(same_hits / len(requests), 3),
+        "raw_suggestion_calls": sum(len(p.counts) + len(p.vocabulary) for p in plans),
         "library": lib_stats,
         "raw_tantivy": raw_stats,
         "ratio_p50": round(lib_stats["p50_ms"] / raw_stats["p50_ms"], 2),
