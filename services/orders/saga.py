@@ -90,6 +90,18 @@ def set_status(session: Session, order: Order, to: str, *, actor: str, reason: s
             tracking_number=order.tracking_number), subject=order.id)
 
 
+def reopen_to_cancel(session: Session, saga: Saga, order: Order, reason: str, *, actor: str) -> None:
+    """Cancel the order of a finished saga: the saga compensates again (cancel the shipment,
+    put the stock back, refund)."""
+    saga.state, saga.failure, saga.final_status = domain.COMPENSATING, reason, domain.CANCELLED
+    saga.compensations = domain.compensation_plan(
+        step=saga.step, committed=saga.committed, shipment=bool(order.shipment_id),
+        snapshot_accepted=saga.snapshot_accepted)
+    saga.attempts, saga.next_run_at = 0, utcnow()
+    set_status(session, order, domain.CANCELLED, actor=actor, reason=reason)
+    order.cancel_reason = reason
+
+
 @dataclass
 class Outcome:
     """What one step did; applied to the saga and the order in one transaction."""
@@ -317,16 +329,18 @@ class SagaRunner:
         try:
             with self.db.session() as session:
                 go_on = self._record(session, saga, order, out, now)
-                params = {f"p_{c}": getattr(saga, c) for c in SAGA_RECORDED}
-                params.update(p_order_id=saga.order_id, p_owner=owner, p_now=now,
-                              p_new_owner=owner if go_on else None,
-                              p_until=now + timedelta(seconds=self.settings.saga_lease_s)
-                              if go_on else None)
                 conn = session.connection()
-                row = conn.execute(RECORD_SAGA, params).first()
+                row = conn.execute(RECORD_SAGA, self._saga_params(owner, saga, now, go_on)).first()
                 if row is None:
                     raise _LeaseLost
                 saga.cancel_requested = row[0]
+                if saga.cancel_requested and saga.state == domain.COMPLETED \
+                        and order.status in domain.CANCELLABLE:
+                    # The shopper cancelled during the last step: the request met a saga still
+                    # running, so it is this runner's to honour, now that the saga has finished.
+                    reopen_to_cancel(session, saga, order, saga.cancel_requested, actor=SERVICE_ACTOR)
+                    go_on = True
+                    conn.execute(RECORD_SAGA, self._saga_params(owner, saga, now, go_on))
                 after = row_values(order, ORDER_RECORDED)
                 if after != before:
                     conn.execute(RECORD_ORDER, {"p_id": order.id,
@@ -336,6 +350,14 @@ class SagaRunner:
             held.lost = True
             return RELEASED
         return CONTINUE if go_on else RELEASED
+
+    def _saga_params(self, owner: str, saga: Saga, now: datetime, go_on: bool) -> dict[str, Any]:
+        """RECORD_SAGA's parameters: the saga as it stands, the lease renewed or given back."""
+        params = {f"p_{c}": getattr(saga, c) for c in SAGA_RECORDED}
+        params.update(p_order_id=saga.order_id, p_owner=owner, p_now=now,
+                      p_new_owner=owner if go_on else None,
+                      p_until=now + timedelta(seconds=self.settings.saga_lease_s) if go_on else None)
+        return params
 
     def _record(self, session: Session, saga: Saga, order: Order, out: Outcome,
                 now: datetime) -> bool:

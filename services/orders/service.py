@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from services.orders import domain, events
 from services.orders.clients import Neighbours, Rejected, Transient
 from services.orders.domain import OrderRuleError
-from services.orders.saga import Held, SagaRunner, new_owner, set_status
+from services.orders.saga import Held, SagaRunner, new_owner, reopen_to_cancel, set_status
 from services.orders.schemas import (
     AdminAction,
     OrderCreate,
@@ -252,15 +252,10 @@ class Orders:
                                      "cancelled.", slug="order-not-cancellable",
                                      order_status=order.status)
             if saga.state == domain.COMPLETED:
-                saga.state, saga.failure, saga.final_status = domain.COMPENSATING, reason, domain.CANCELLED
-                saga.compensations = domain.compensation_plan(
-                    step=saga.step, committed=saga.committed, shipment=bool(order.shipment_id),
-                    snapshot_accepted=saga.snapshot_accepted)
-                set_status(session, order, domain.CANCELLED, actor=actor.user_id, reason=reason)
-                order.cancel_reason = reason
+                reopen_to_cancel(session, saga, order, reason, actor=actor.user_id)
             else:
                 saga.cancel_requested = reason
-            saga.next_run_at = utcnow()
+                saga.next_run_at = utcnow()
         self._run_saga(order_id)
         return self.get(order_id, None)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy import func, select
 
@@ -192,6 +193,34 @@ def test_cancel_after_booking_restocks_refunds_and_cancels_the_shipment(shop: Sh
     assert ship["status"] == "cancelled"
     problem(shop.orders.http.post(f"/api/orders/{order['id']}/cancel", headers=n.issuer.auth("ida")),
             409, "order-not-cancellable")
+    assert n.ledger_balanced()
+
+
+def test_cancel_during_the_last_step_is_not_lost(shop: Shop, monkeypatch: Any) -> None:
+    """The shopper cancels while the saga books the shipment (the last step): the saga finishes,
+    then honours the cancel instead of dropping it with the finished record."""
+    n = shop.n
+    pid = n.product(1_800, stock=2)
+    neighbours = shop.orders.app.state.orders.n
+    book = neighbours.ship
+    answers: list[httpx.Response] = []
+
+    def ship_while_the_shopper_cancels(order: dict[str, Any]) -> dict[str, Any]:
+        answers.append(shop.orders.http.post(f"/api/orders/{order['id']}/cancel",
+                                             json={"reason": "ordered by mistake"},
+                                             headers=n.issuer.auth("uma")))
+        return book(order)
+
+    monkeypatch.setattr(neighbours, "ship", ship_while_the_shopper_cancels)
+    order = shop.checkout("uma", [(pid, 1)])
+    [accepted] = answers
+    assert accepted.status_code == 200, accepted.text  # taken while the saga held the lease
+    detail = shop.settled(order["id"])
+    assert (detail["status"], detail["saga"]["state"]) == ("cancelled", "compensated"), detail
+    assert [h["to_status"] for h in detail["history"]][-2:] == ["fulfilling", "cancelled"]
+    assert n.stock(pid) == {**n.stock(pid), "on_hand": 2, "reserved": 0}
+    [payment] = n.payments_of(order["id"])
+    assert payment["status"] == "refunded" and detail["refunded_minor"] == order["total_minor"]
     assert n.ledger_balanced()
 
 
