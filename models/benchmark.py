@@ -172,7 +172,8 @@ def run(
         "published": PUBLISHED,
         "best": {
             "model": best["model"],
-            "chosen_by": "validation (models.tuned.PRIMARY)" if primary
+            "chosen_by": "validation (models.tuned.PRIMARY)"
+            if primary
             else "highest test nDCG@10 among the models run",
             "ndcg_at_k": best["ndcg_at_k"],
             "fit_seconds": best["fit_seconds"],
@@ -270,33 +271,47 @@ def tune(
     path: Path | None = None,
 ) -> dict[str, Any]:
     """Seeded random search per model on a validation split carved from TRAIN (never test)."""
-    from models.tuned import ML100K_SEARCH, MODEL_BUDGETS, SEARCH_BUDGET, SEARCH_SEED, VALIDATION_SEEDS
+    from models.tuned import (
+        ML100K_SEARCH,
+        MODEL_BUDGETS,
+        MODEL_VALIDATION_SEEDS,
+        SEARCH_BUDGET,
+        SEARCH_SEED,
+        VALIDATION_SEEDS,
+    )
     from models.tuning import carve_validation, random_search
 
     seed = SEARCH_SEED if seed is None else seed
     started = time.perf_counter()
     data = prepare(path=path)
-    valid = [
-        carve_validation(
-            data.train_df.drop("weight"),
-            ratio=0.75,
-            seed=fold_seed,
-            weight=RATING_WEIGHT,
-            item_texts=lambda m: item_texts_for(m.item_ids, path),
-            item_features=lambda m: genre_features_for(m.item_ids, path),
-        )
-        for fold_seed in VALIDATION_SEEDS
-    ]
+    folds: dict[int, Any] = {}
+
+    def valid(label: str) -> list[Any]:
+        """The validation splits of ``label``'s search, each carved once."""
+        seeds = MODEL_VALIDATION_SEEDS.get(label, VALIDATION_SEEDS)
+        for fold_seed in seeds:
+            if fold_seed not in folds:
+                folds[fold_seed] = carve_validation(
+                    data.train_df.drop("weight"),
+                    ratio=0.75,
+                    seed=fold_seed,
+                    weight=RATING_WEIGHT,
+                    item_texts=lambda m: item_texts_for(m.item_ids, path),
+                    item_features=lambda m: genre_features_for(m.item_ids, path),
+                )
+        return [folds[fold_seed] for fold_seed in seeds]
+
     out: dict[str, Any] = {
         "seed": seed,
-        "validation": f"mean over per-user 75/25 splits of train, seeds {list(VALIDATION_SEEDS)}",
+        "validation": f"mean over per-user 75/25 splits of train, seeds {list(VALIDATION_SEEDS)} "
+        f"(per model where set: { ({k: list(v) for k, v in MODEL_VALIDATION_SEEDS.items()}) })",
     }
     for label, space in ML100K_SEARCH.items():
         if models and label not in models:
             continue
         spec = ML100K_MODELS[label]
         n = budget or MODEL_BUDGETS.get(label, SEARCH_BUDGET)
-        result = random_search(spec["type"], spec["params"], space, valid, budget=n, seed=seed)
+        result = random_search(spec["type"], spec["params"], space, valid(label), budget=n, seed=seed)
         out[label] = result.to_dict()
         progress(
             f"  tuned {label:<10} best validation nDCG@10 "

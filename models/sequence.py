@@ -3,7 +3,8 @@
 Why: people rate and buy in sessions, so the items adjacent to a user's known interactions in
 other users' timelines are likely the ones missing from this user's history. On MovieLens 100K it
 added ~1-2% nDCG on validation to a blend with DLAE, until DLAE itself counted co-occurrence in
-30-second bursts of ratings; the current blend gives it weight 0 (models/tuned.py).
+30-second bursts of ratings; the blend on its own gives it weight 0, the reranker's base blend
+0.35 (models/tuned.py: the stage-3 search on validation).
 Needs ``SideInfo.timestamps`` (a CSR aligned with the training matrix).
 """
 
@@ -17,6 +18,8 @@ from scipy.sparse import csr_matrix, diags
 
 from models.base import Recommender, SideInfo
 from models.linear import safe_reciprocal
+
+DENSE_CELLS = 2**23  # item pairs up to which the adjacency is summed densely (64 MB of float64)
 
 
 class TemporalCooccurrence(Recommender):
@@ -46,23 +49,25 @@ class TemporalCooccurrence(Recommender):
         order = np.lexsort((coo.col, coo.data, coo.row))
         users, items, times = coo.row[order], coo.col[order], coo.data[order].astype(np.int64)
         n_items = user_items.shape[1]
-        rows, cols, vals = [], [], []
+        rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
         for d in range(1, self.window + 1):
             same = (users[d:] == users[:-d]) & (times[d:] - times[:-d] <= self.max_gap_seconds)
             a, b = items[:-d][same], items[d:][same]
-            w = np.full(a.size, 1.0 / d, dtype=np.float32)
+            w = np.full(a.size, 1.0 / d)
             rows += [a, b]
             cols += [b, a]
             vals += [w, w]
-        if rows:
-            adj = csr_matrix(
-                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                shape=(n_items, n_items),
-            )
+        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        deg = np.bincount(r, weights=v, minlength=n_items)
+        if n_items * n_items <= DENSE_CELLS:
+            # Summing the repeated pairs in a dense array: building the sparse matrix sorted each
+            # row's ~1000 repeated pairs, 2/3 of the fit on ML-100K (0.13 s -> 0.05 s).
+            adj = np.bincount(r * n_items + c, weights=v, minlength=n_items * n_items).reshape(n_items, -1)
+            adj *= safe_reciprocal(deg)[:, None]
+            self.weights = csr_matrix(adj.astype(np.float32))
         else:
-            adj = csr_matrix((n_items, n_items), dtype=np.float32)
-        deg = np.asarray(adj.sum(axis=1)).ravel()
-        self.weights = csr_matrix(diags(safe_reciprocal(deg).astype(np.float32)) @ adj, dtype=np.float32)
+            adj = csr_matrix((v, (r, c)), shape=(n_items, n_items))
+            self.weights = csr_matrix(diags(safe_reciprocal(deg)) @ adj, dtype=np.float32)
         self._mark_fitted(user_items)
         return self
 

@@ -186,3 +186,16 @@ def test_standardise_ignores_and_zeroes_the_masked_cells() -> None:
     np.testing.assert_allclose(z[1], (scores[1] - 4.0) / np.sqrt(8.0), rtol=1e-6)
     np.testing.assert_array_equal(z[2], 0.0)
     np.testing.assert_array_equal(scores[0], [1.0, 2.0, 3.0, 10.0])  # input left alone
+
+
+def test_temporal_dense_and_sparse_sums_agree(clustered, monkeypatch) -> None:
+    # The adjacency is summed densely for small catalogues and sparsely above DENSE_CELLS.
+    import models.sequence as sequence
+
+    train, _, side = clustered
+    dense = build("temporal", {"window": 4, "max_gap_seconds": 100}).fit(train, side=side)
+    monkeypatch.setattr(sequence, "DENSE_CELLS", 0)
+    sparse = build("temporal", {"window": 4, "max_gap_seconds": 100}).fit(train, side=side)
+    assert dense.weights.nnz > 0
+    np.testing.assert_allclose(dense.weights.toarray(), sparse.weights.toarray(), rtol=1e-6)
+    np.testing.assert_allclose(dense.weights.sum(axis=1)[dense.weights.getnnz(axis=1) > 0], 1.0, rtol=1e-5)

@@ -118,3 +118,33 @@ def test_the_verdict_is_about_the_validation_choice_not_the_best_test_row(monkey
     assert not result["best"]["meets_target"]
     fallback = bm.run(models=["itemknn"], repeats=1, progress=lambda _: None)
     assert fallback["best"]["model"] == "itemknn" and fallback["best"]["chosen_by"].startswith("highest")
+
+
+@needs_ml100k
+def test_a_model_can_be_searched_on_more_validation_splits(monkeypatch) -> None:
+    # Each split is carved once and shared; a model listed in MODEL_VALIDATION_SEEDS gets its own.
+    import models.benchmark as bm
+    import models.tuned as tuned
+    import models.tuning as tuning
+
+    carved: list[int] = []
+    searched: dict[str, list[str]] = {}
+
+    def fake_carve(df, *, seed, **_):
+        carved.append(seed)
+        return f"fold{seed}"
+
+    def fake_search(model_type, base, space, folds, *, budget, seed):
+        searched[model_type] = list(folds)
+        return tuning.SearchResult(
+            model_type, "ndcg_at_k", budget, seed, [tuning.Trial(base, {"ndcg_at_k": 0.1}, 0.0)]
+        )
+
+    monkeypatch.setattr(tuning, "carve_validation", fake_carve)
+    monkeypatch.setattr(tuning, "random_search", fake_search)
+    monkeypatch.setattr(tuned, "VALIDATION_SEEDS", (7, 8))
+    monkeypatch.setattr(tuned, "MODEL_VALIDATION_SEEDS", {"userknn": (7, 8, 11)})
+    log = bm.tune(models=["itemknn", "userknn"], progress=lambda _: None)
+    assert searched == {"itemknn": ["fold7", "fold8"], "userknn": ["fold7", "fold8", "fold11"]}
+    assert carved == [7, 8, 11]
+    assert "userknn" in log["validation"]
