@@ -4,9 +4,10 @@ to the services (the orders service's own share without the gateway hop).
 One checkout = add an item to the cart -> freeze the cart (`POST /api/cart/checkout`) -> ask for
 delivery quotes -> place the order (`POST /api/orders`, which runs the saga: reserve stock, take
 the card payment, confirm, commit stock, book the shipment). Every service runs as its own uvicorn
-process (uvloop + httptools) on SQLite, as `shop up` runs them; the catalog is a small real HTTP
-stand-in in its own process (the cart only reads prices from it). The shoppers' client keeps
-connections alive on `http.client` (a load generator sharing the 2 cores should cost little).
+process (uvloop + httptools) on SQLite, with the outbox relays that carry its events to Redis, as
+`shop up` runs them; the catalog is a small real HTTP stand-in in its own process (the cart only
+reads prices from it). The shoppers' client keeps connections alive on `http.client` (a load
+generator sharing the 2 cores should cost little).
 An order counts as an error unless it ends `fulfilling`. Target: 0 errors, place-order p95 < 250 ms
 through the gateway. Also reported per service: CPU ms and requests per checkout.
 
@@ -37,6 +38,7 @@ from tqdm import tqdm
 
 from bench._http import RESULTS, ROOT, free_port, uvicorn_process, wait_healthy
 from services.platform.http_pool import Pool
+from shop.processes import RELAYED_SERVICES
 
 CLIENTS = 20
 CHECKOUTS_PER_CLIENT = int(os.environ.get("BENCH_CHECKOUTS_PER_CLIENT", "10"))
@@ -48,6 +50,7 @@ ADDRESS = {"recipient": "Bench Shopper", "line1": "Hauptstr. 1", "city": "Berlin
            "postcode": "10115", "country": "DE"}
 SERVICES = ("users", "inventory", "cart", "payments", "delivery", "orders", "gateway")
 STAND_INS = ("catalog",)
+RELAYED = [s for s in RELAYED_SERVICES if s in SERVICES and s != "users"]  # users: no checkout events
 
 
 def catalog_app() -> FastAPI:
@@ -81,6 +84,19 @@ def catalog_process(port: int, log: Path) -> Iterator[str]:
     try:
         wait_healthy(base + "/health")
         yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@contextmanager
+def relay_process(service: str, env: dict[str, str], log: Path) -> Iterator[None]:
+    """The service's outbox relay, as `shop up` runs it: a checkout's events reach their stream."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "shop.cli", "relay", service], cwd=ROOT,
+                                env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -161,22 +177,28 @@ def checkout(http: Client, shopper: Shopper, product: str,
 
 
 def cpu_seconds(ports: dict[str, int]) -> dict[str, float]:
-    """CPU time so far of each service process (found by its --port in /proc) and of this one."""
+    """CPU time so far of this process and of each process it started: a service (known by its
+    --port) or an outbox relay (`shop.cli relay <service>`)."""
     by_port = {str(p): s for s, p in ports.items()}
     tick = os.sysconf("SC_CLK_TCK")
 
-    def used(pid: str) -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    def stat(pid: str) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def used(fields: list[str]) -> float:
         return (int(fields[11]) + int(fields[12])) / tick
 
-    out = {"bench-client": used("self")}
+    out = {"bench-client": used(stat("self"))}
+    me = str(os.getpid())
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
         try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            if b"--port" in cmd and cmd[cmd.index(b"--port") + 1].decode() in by_port:
-                out[by_port[cmd[cmd.index(b"--port") + 1].decode()]] = used(proc.name)
+            if not proc.name.isdigit() or (fields := stat(proc.name))[1] != me:
+                continue
+            cmd = [part.decode() for part in (proc / "cmdline").read_bytes().split(b"\0")]
+            if "--port" in cmd and cmd[cmd.index("--port") + 1] in by_port:
+                out[by_port[cmd[cmd.index("--port") + 1]]] = used(fields)
+            elif "relay" in cmd:
+                out[f"{cmd[cmd.index('relay') + 1]}-relay"] = used(fields)
         except (OSError, IndexError):
             continue
     return out
@@ -261,6 +283,8 @@ def main() -> None:
         }
         for service in SERVICES:
             stack.enter_context(uvicorn_process(f"services.{service}.app", ports[service], env, log))
+        for service in RELAYED:
+            stack.enter_context(relay_process(service, env, log))
         subprocess.run([sys.executable, "-m", "shop.cli", "admin", "create", "--email", SERVICE_EMAIL,
                         "--password", SERVICE_PASSWORD], cwd=ROOT, env={**os.environ, **env},
                        check=True, capture_output=True)

@@ -10,7 +10,9 @@ effect).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from redis import Redis
@@ -21,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     delete,
@@ -98,16 +101,21 @@ class OutboxRelay:
         self.redis = redis
         self.stream = stream_for(source)
         self.batch = batch
+        self._pending = (select(table.c.seq, table.c.envelope).where(table.c.published_at.is_(None))
+                         .order_by(table.c.seq).limit(batch))
 
     def relay_once(self) -> int:
-        """Publish one batch; return how many rows were relayed."""
-        t = self.table
-        with self.db.session() as session:
-            query = select(t.c.seq, t.c.envelope).where(t.c.published_at.is_(None))
-            query = query.order_by(t.c.seq).limit(self.batch)
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = session.execute(query).all()
+        """Publish one batch; return how many rows were relayed.
+
+        PostgreSQL: the batch is locked (SKIP LOCKED), so relays running side by side take
+        disjoint rows. SQLite: the relay looks in a read transaction and takes the file's one
+        write lock only to mark what it published; polling under the write lock 20 times a
+        second made the service's own writers wait in SQLite's busy handler (sleeps of up to
+        100 ms)."""
+        postgres = self.db.engine.dialect.name == "postgresql"
+        with self.db.session() if postgres else self.db.read() as session:
+            rows = session.execute(self._pending.with_for_update(skip_locked=True) if postgres
+                                   else self._pending).all()
             if not rows:
                 return 0
             pipe = self.redis.pipeline(transaction=False)
@@ -116,12 +124,16 @@ class OutboxRelay:
                 pipe.xadd(self.stream, {"event": event.to_json()}, maxlen=STREAM_MAXLEN,
                           approximate=True)
             pipe.execute()
-            session.execute(
-                update(t)
-                .where(t.c.seq.in_([r.seq for r in rows]))
-                .values(published_at=datetime.now(UTC))
-            )
+            if postgres:
+                self._mark(session, rows)
+        if not postgres:
+            with self.db.session() as session:
+                self._mark(session, rows)
         return len(rows)
+
+    def _mark(self, session: Session, rows: Sequence[Row[Any]]) -> None:
+        session.execute(update(self.table).where(self.table.c.seq.in_([r.seq for r in rows]))
+                        .values(published_at=datetime.now(UTC)))
 
     def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
         """Forget rows published long ago (the stream and the lake keep them)."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis as redis_lib
 from sqlalchemy import func, select, update
@@ -67,3 +69,24 @@ def test_relay_crash_before_marking_redelivers_and_consumer_applies_once(
     assert count(db, effects) == 1
     assert consumer.stats["handled"] == 1 and consumer.stats["duplicates"] == 1
     assert redis_client.xpending(stream_for("testsvc"), "effects")["pending"] == 0
+
+
+def test_idle_relay_does_not_wait_for_the_services_write_lock(
+    db: Database, outbox: Outbox, redis_client: redis_lib.Redis
+) -> None:
+    """On SQLite the relay polls without the file's write lock: while the service (another
+    connection, as another process would) holds it, an idle poll answers at once instead of
+    sleeping in the busy handler; the rows it finds are marked once the lock is free."""
+    if not db.url.startswith("sqlite"):
+        pytest.skip("SQLite's one-writer lock; PostgreSQL relays lock their batch's rows instead")
+    create_thing(db, outbox, 1)
+    relay = OutboxRelay(db, OUTBOX, redis_client, source="testsvc")
+    assert relay.relay_once() == 1
+    service = Database(db.url, migrations=None, version_table="unused")  # type: ignore[arg-type]
+    try:
+        with service.engine.begin():  # BEGIN IMMEDIATE: the service is mid-write
+            started = time.monotonic()
+            assert relay.relay_once() == 0
+            assert time.monotonic() - started < 0.5
+    finally:
+        service.dispose()
