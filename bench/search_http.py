@@ -67,9 +67,12 @@ def search_paths(queries: list[str], variants: int) -> list[str]:
 
 def lua_script(work: Path, name: str, paths: list[str], threads: int,
                delay_ms: int | None = None) -> Path:
-    """`delay_ms`: each connection waits that long before its next request (a paced load)."""
+    """`delay_ms`: each connection waits that long on average before its next request (a paced
+    load)."""
     script = work / f"{name}.lua"
-    pacing = f"\nfunction delay() return {delay_ms} end\n" if delay_ms is not None else ""
+    # Uniform 0..2x the mean: connections with one fixed delay stay in step and arrive in bursts.
+    pacing = f"\nfunction delay() return math.random(0, {2 * delay_ms}) end\n" \
+        if delay_ms is not None else ""
     script.write_text(LUA % (",".join(json.dumps(p) for p in paths), threads) + pacing)
     return script
 
