@@ -42,7 +42,6 @@ FEATURES = (
     "time_popularity_short",
     "time_popularity_long",
     "first_rated_after_user_left",
-    "activity_x_popularity",
 )
 
 
@@ -209,9 +208,6 @@ class ListwiseRerank(Recommender):
         sums = np.bincount(x.indices, weights=x.data, minlength=self.n_items)
         self.item_log_pop = np.log(counts / max(counts.sum(), 1.0) * self.n_items + 1e-3)
         self.item_mean = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-        # Centred, so the shift from the holdout's smaller rows to the full ones cancels out.
-        activity = np.log1p(np.diff(x.indptr).astype(np.float64))
-        self.user_activity = activity - activity.mean()
         if side.item_features is not None:
             feats = np.asarray(side.item_features, dtype=np.float64)
             binary = x.copy()
@@ -284,7 +280,6 @@ class ListwiseRerank(Recommender):
                 short,
                 long,
                 self.item_first_day[items] > self.user_last_day[users],
-                self.user_activity[users] * self.item_log_pop[items],
             ]
         )
         return feats, local, items
@@ -312,7 +307,6 @@ class ListwiseRerank(Recommender):
         "user_profile",
         "item_attrs",
         "item_days",
-        "user_activity",
         "user_last_day",
         "item_first_day",
     )

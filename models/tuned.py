@@ -98,7 +98,7 @@ ML100K_MODELS: dict[str, dict[str, Any]] = {
     # Stage 3: the blend's candidates reordered by a listwise linear model (models/rerank.py).
     "rerank": {
         "type": "rerank",
-        "params": {  # validation nDCG@10 0.2846 (6 splits)
+        "params": {  # validation nDCG@10 0.2845 (6 splits)
             # The blend's components reweighted by the stage-3 search: temporal in, user-kNN out.
             "base": {
                 "type": "blend",

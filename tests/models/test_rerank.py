@@ -75,9 +75,9 @@ def test_reranker_checks_its_inputs(clustered) -> None:
         ListwiseRerank(base={"type": "ease"}).fit(train, side=SideInfo(item_features=np.ones((3, 2))))
 
 
-def test_release_and_activity_features_follow_the_training_timeline(clustered) -> None:
+def test_release_feature_follows_the_training_timeline(clustered) -> None:
     # Recomputed by hand from the raw timestamps: an item whose first rating falls on a later day
-    # than the user's last rating is flagged; activity x popularity uses centred log row counts.
+    # than the user's last rating is flagged.
     train, _, side = clustered
     day = 86400.0
     stamps = csr_matrix(side.timestamps, copy=True)
@@ -95,6 +95,3 @@ def test_release_and_activity_features_follow_the_training_timeline(clustered) -
     released = feats[:, FEATURES.index("first_rated_after_user_left")]
     np.testing.assert_array_equal(released, first[items] > last[local])
     assert 0 < released.mean() < 1  # the timeline makes both cases occur
-    activity = np.log1p(np.diff(train.indptr))
-    expected = (activity - activity.mean())[local] * model.item_log_pop[items]
-    np.testing.assert_allclose(feats[:, FEATURES.index("activity_x_popularity")], expected)
