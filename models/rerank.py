@@ -11,8 +11,9 @@ Measured on ML-100K (bench/results/reco_ml100k.json): nDCG@10 0.4993 vs 0.4931 f
 its own (validation, mean of 6 train splits: 0.2845). The final base is fitted on a second thread
 while the weights are learnt on this one: fit 0.96 s wall / 1.54 s CPU on a quiet 2-core machine.
 "first rated after the user left" adds +0.0010 on validation, 0.2836 -> 0.2845 (an item nobody
-had rated before the user's last day was likely not out yet for them); the base blend's weights are searched under the
-reranker (stage 3 in models/tuned.py), not taken from the blend's own search. Tried and dropped
+had rated before the user's last day was likely not out yet for them); the base blend's weights
+are searched under the reranker (stage 3 in models/tuned.py), not taken from the blend's own
+search. Tried and dropped
 (validation, 6 splits, +-0.0002 = noise): centred log activity x item popularity (adopted on 3
 splits, 0.0000 on 6), item rating CDF at the user's first / last day, share of an item's ratings
 inside the user's active span, "last rated before the user came", score^2, score or log-rank x
