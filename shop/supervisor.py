@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,8 +71,13 @@ def render_config(stack: Stack, progs: list[Program]) -> str:
 
 def write_config(stack: Stack) -> Path:
     (stack.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    progs = programs(stack)
+    for metrics in {Path(p.env["PROMETHEUS_MULTIPROC_DIR"]) for p in progs
+                    if "PROMETHEUS_MULTIPROC_DIR" in p.env}:
+        shutil.rmtree(metrics, ignore_errors=True)  # the last run's processes' counters
+        metrics.mkdir(parents=True)
     path = stack.data_dir / "supervisord.conf"
-    path.write_text(render_config(stack, programs(stack)))
+    path.write_text(render_config(stack, progs))
     return path
 
 

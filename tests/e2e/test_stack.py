@@ -4,6 +4,7 @@ supervisor's promises: status, restart of a crashed service, clean stop on Ctrl-
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import random
 import signal
@@ -168,19 +169,44 @@ def test_seed_and_simulated_shoppers_fill_the_platform(running: Running) -> None
         time.sleep(0.5)
 
 
+def test_catalog_answers_from_two_processes_and_reports_them_all(running: Running) -> None:
+    """The catalog runs a worker process per core (shop.processes.HTTP_WORKERS); whichever of
+    them answers a scrape reports the searches both served."""
+    catalog = f"http://127.0.0.1:{int(running.env['SHOP_PORT_BASE']) + 2}"
+    master = program_pid(running, "catalog")
+    children = [d for d in Path("/proc").iterdir() if d.name.isdigit() and
+                (d / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(master)]
+    workers = [d for d in children if b"spawn_main" in (d / "cmdline").read_bytes()]
+    assert len(workers) == 2, [(d / "cmdline").read_bytes() for d in children]
+
+    def search(i: int) -> int:
+        return httpx.get(f"{catalog}/api/catalog/search", params={"q": f"phone {i}"},
+                         timeout=10).status_code
+
+    def searches_served() -> float:
+        scraped = httpx.get(f"{catalog}/metrics", timeout=10).text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in scraped.splitlines()
+                   if line.startswith("http_requests_total{") and '/api/catalog/search"' in line)
+
+    before = searches_served()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(search, range(40))) == {200}
+    assert [searches_served() - before for _ in range(3)] == [40, 40, 40]
+
+
 def shop_status(running: Running) -> str:
     return subprocess.run([sys.executable, "-m", "shop.cli", "status"], cwd=ROOT, env=running.env,
                           capture_output=True, text=True, check=True,
                           ).stdout
 
 
-def users_pid(running: Running) -> int:
+def program_pid(running: Running, name: str) -> int:
     for line in shop_status(running).splitlines():
         cells = [c.strip() for c in line.split("│")]
-        if len(cells) > 3 and cells[1] == "users":
+        if len(cells) > 3 and cells[1] == name:
             assert cells[2] == "RUNNING", line
             return int(cells[3])
-    raise AssertionError("users not in shop status")
+    raise AssertionError(f"{name} not in shop status")
 
 
 def test_status_and_restart_after_a_crash(running: Running) -> None:
@@ -188,13 +214,13 @@ def test_status_and_restart_after_a_crash(running: Running) -> None:
     for name in ("gateway", "users", "users-relay", "redis", "lake-writer", "dagster-webserver",
                  "dagster-daemon"):
         assert name in out
-    pid = users_pid(running)
+    pid = program_pid(running, "users")
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while True:
         try:
             healthy = httpx.get(running.users + "/health", timeout=1).status_code == 200
-            if healthy and users_pid(running) != pid:
+            if healthy and program_pid(running, "users") != pid:
                 break
         except (httpx.HTTPError, AssertionError):
             pass

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -149,3 +153,18 @@ def test_keep_alive_pool_reuses_connections_and_survives_a_closed_one() -> None:
         assert status == 200 and body != first[1]  # retried once, on a new connection
         pool.close()
         assert pool._idle == []
+
+
+def test_metrics_of_a_multi_process_service_sum_every_process(tmp_path: Path) -> None:
+    """A service run with several workers (the catalog) answers /metrics from whichever process
+    gets the scrape: each must report the requests all of them served."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    serve_some = ("from services.platform.middleware import REQUESTS\n"
+                  "REQUESTS.labels('GET', '/api/things', '200').inc({n})")
+    for n in (2, 3):  # two worker processes, each with its own requests
+        subprocess.run([sys.executable, "-c", serve_some.format(n=n)], env=env, check=True)
+    scrape = ("import asyncio\nfrom services.platform.health import metrics\n"
+              "print(asyncio.run(metrics()).body.decode())")
+    out = subprocess.run([sys.executable, "-c", scrape], env=env, check=True, capture_output=True,
+                         text=True).stdout
+    assert 'http_requests_total{method="GET",route="/api/things",status="200"} 5.0' in out, out
