@@ -4,12 +4,12 @@ to the services (the orders service's own share without the gateway hop).
 One checkout = add an item to the cart -> freeze the cart (`POST /api/cart/checkout`) -> ask for
 delivery quotes -> place the order (`POST /api/orders`, which runs the saga: reserve stock, take
 the card payment, confirm, commit stock, book the shipment). Every service runs as its own uvicorn
-process (uvloop + httptools) on SQLite, with the outbox relays that carry its events to Redis, as
-`shop up` runs them; the catalog is a small real HTTP stand-in in its own process (the cart only
-reads prices from it). The shoppers' client keeps connections alive on `http.client` (a load
-generator sharing the 2 cores should cost little).
-An order counts as an error unless it ends `fulfilling`. Target: 0 errors, place-order p95 < 250 ms
-through the gateway. Also reported per service: CPU ms and requests per checkout.
+process (uvloop + httptools) on SQLite, with the outbox relays that carry its events to Redis and
+the payments webhook sender, as `shop up` runs them; the catalog is a small real HTTP stand-in in
+its own process (the cart only reads prices from it). The shoppers' client keeps connections alive
+on `http.client` (a load generator sharing the 2 cores should cost little). An order counts as an
+error unless it ends `fulfilling`. Target: 0 errors, place-order p95 < 250 ms through the gateway.
+Also reported per process: CPU ms per checkout, and per service the requests of a checkout.
 
 Run: python -m bench.checkout  ->  bench/results/checkout.json
 """
@@ -39,6 +39,7 @@ from tqdm import tqdm
 from bench._http import RESULTS, ROOT, free_port, uvicorn_process, wait_healthy
 from services.platform.http_pool import Pool
 from shop.processes import RELAYED_SERVICES
+from shop.processes import WORKERS as SHOP_WORKERS
 
 CLIENTS = 20
 CHECKOUTS_PER_CLIENT = int(os.environ.get("BENCH_CHECKOUTS_PER_CLIENT", "10"))
@@ -50,7 +51,11 @@ ADDRESS = {"recipient": "Bench Shopper", "line1": "Hauptstr. 1", "city": "Berlin
            "postcode": "10115", "country": "DE"}
 SERVICES = ("users", "inventory", "cart", "payments", "delivery", "orders", "gateway")
 STAND_INS = ("catalog",)
-RELAYED = [s for s in RELAYED_SERVICES if s in SERVICES and s != "users"]  # users: no checkout events
+WORKERS = {  # what a checkout sets going besides the requests, by the names `shop up` gives them
+    **{f"{s}-relay": ["shop.cli", "relay", s] for s in RELAYED_SERVICES  # outbox -> stream
+       if s in SERVICES and s != "users"},  # (users: no checkout events)
+    "payments-webhooks": SHOP_WORKERS["payments-webhooks"],  # signed payment outcomes -> orders
+}
 
 
 def catalog_app() -> FastAPI:
@@ -90,11 +95,11 @@ def catalog_process(port: int, log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def relay_process(service: str, env: dict[str, str], log: Path) -> Iterator[None]:
-    """The service's outbox relay, as `shop up` runs it: a checkout's events reach their stream."""
+def worker_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    """A background process of the checkout's services, as `shop up` runs it."""
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "shop.cli", "relay", service], cwd=ROOT,
-                                env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env={**os.environ, **env},
+                                stdout=out, stderr=subprocess.STDOUT)
     try:
         yield
     finally:
@@ -178,7 +183,7 @@ def checkout(http: Client, shopper: Shopper, product: str,
 
 def cpu_seconds(ports: dict[str, int]) -> dict[str, float]:
     """CPU time so far of this process and of each process it started: a service (known by its
-    --port) or an outbox relay (`shop.cli relay <service>`)."""
+    --port) or a worker (by its command line, `python -m <args>`)."""
     by_port = {str(p): s for s, p in ports.items()}
     tick = os.sysconf("SC_CLK_TCK")
 
@@ -197,8 +202,9 @@ def cpu_seconds(ports: dict[str, int]) -> dict[str, float]:
             cmd = [part.decode() for part in (proc / "cmdline").read_bytes().split(b"\0")]
             if "--port" in cmd and cmd[cmd.index("--port") + 1] in by_port:
                 out[by_port[cmd[cmd.index("--port") + 1]]] = used(fields)
-            elif "relay" in cmd:
-                out[f"{cmd[cmd.index('relay') + 1]}-relay"] = used(fields)
+            else:
+                out[next((name for name, args in WORKERS.items() if cmd[2:2 + len(args)] == args),
+                         " ".join(cmd[2:]).strip() or Path(cmd[0]).name)] = used(fields)
         except (OSError, IndexError):
             continue
     return out
@@ -283,8 +289,8 @@ def main() -> None:
         }
         for service in SERVICES:
             stack.enter_context(uvicorn_process(f"services.{service}.app", ports[service], env, log))
-        for service in RELAYED:
-            stack.enter_context(relay_process(service, env, log))
+        for args in WORKERS.values():
+            stack.enter_context(worker_process(args, env, log))
         subprocess.run([sys.executable, "-m", "shop.cli", "admin", "create", "--email", SERVICE_EMAIL,
                         "--password", SERVICE_PASSWORD], cwd=ROOT, env={**os.environ, **env},
                        check=True, capture_output=True)
