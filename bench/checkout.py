@@ -78,23 +78,6 @@ def catalog_app() -> FastAPI:
 
 
 @contextmanager
-def catalog_process(port: int, log: Path) -> Iterator[str]:
-    """The catalog stand-in in its own uvicorn process (its CPU is counted apart from the client)."""
-    cmd = [sys.executable, "-m", "uvicorn", "bench.checkout:catalog_app", "--factory", "--host",
-           "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
-           "--loop", "uvloop", "--http", "httptools"]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base + "/health")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
-@contextmanager
 def worker_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
     """A background process of the checkout's services, as `shop up` runs it."""
     with log.open("ab") as out:
@@ -105,6 +88,17 @@ def worker_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+@contextmanager
+def catalog_process(port: int, log: Path) -> Iterator[str]:
+    """The catalog stand-in in its own uvicorn process (its CPU is counted apart from the client)."""
+    base = f"http://127.0.0.1:{port}"
+    with worker_process(["uvicorn", "bench.checkout:catalog_app", "--factory", "--host", "127.0.0.1",
+                         "--port", str(port), "--no-access-log", "--log-level", "warning",
+                         "--loop", "uvloop", "--http", "httptools"], {}, log):
+        wait_healthy(base + "/health")
+        yield base
 
 
 def pct(values: list[float], q: float) -> float:

@@ -122,6 +122,10 @@ def main() -> None:
         env["GATEWAY_CLIENT_RATE"] = json.dumps({"capacity": 10**9, "per_second": 10**9})
         log = work / "services.log"
         results: dict[str, dict] = {}
+
+        def new_cache_generation() -> None:  # the gateway's cached answers are forgotten
+            redis_lib.Redis.from_url(redis_url).incr("gateway:cache:gen")
+
         with uvicorn_process("services.catalog.app", catalog_port, env, log) as catalog, \
                 uvicorn_process("services.gateway.app", gw_port, env, log) as gateway:
             probe = httpx.get(catalog + uncached[0], timeout=10)
@@ -132,8 +136,8 @@ def main() -> None:
                 script = lua_script(work, f"uncached{conns}", uncached, threads)
                 for name, base in (("direct", catalog), ("gateway", gateway)):
                     run_wrk(base, script, conns, 3)  # warm-up (first touches of the index pages)
-                    if name == "gateway":  # a fresh cache generation: no warm-up hits left
-                        redis_lib.Redis.from_url(redis_url).incr("gateway:cache:gen")
+                    if name == "gateway":  # no warm-up hits left
+                        new_cache_generation()
                     key = f"{name}@{conns}"
                     results[key] = run_wrk(base, script, conns, args.seconds)
                     print(f"  {key:12} {results[key]}", flush=True)
@@ -146,12 +150,12 @@ def main() -> None:
             # from the 1-connection latency, then corrected once from a short calibration run.
             cycle_ms = 1000 * PACED_CONNS / TARGET_QPS
             think = cycle_ms - results["gateway@1"]["p50_ms"]
-            redis_lib.Redis.from_url(redis_url).incr("gateway:cache:gen")
+            new_cache_generation()
             calibration = run_wrk(gateway, lua_script(work, "calibrate", uncached, 2,
                                                       delay_ms=math.floor(think)), PACED_CONNS, 3)
             think -= 1000 * PACED_CONNS / calibration["rps"] - cycle_ms
             paced = lua_script(work, "paced", uncached, 2, delay_ms=max(0, math.floor(think)))
-            redis_lib.Redis.from_url(redis_url).incr("gateway:cache:gen")
+            new_cache_generation()
             results[PACED] = run_wrk(gateway, paced, PACED_CONNS, args.seconds)
             print(f"  {PACED} {results[PACED]}", flush=True)
         redis.stop()

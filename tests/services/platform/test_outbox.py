@@ -76,7 +76,7 @@ def test_idle_relay_does_not_wait_for_the_services_write_lock(
 ) -> None:
     """On SQLite the relay polls without the file's write lock: while the service (another
     connection, as another process would) holds it, an idle poll answers at once instead of
-    sleeping in the busy handler; the rows it finds are marked once the lock is free."""
+    sleeping in the busy handler."""
     if not db.url.startswith("sqlite"):
         pytest.skip("SQLite's one-writer lock; PostgreSQL relays lock their batch's rows instead")
     create_thing(db, outbox, 1)
