@@ -7,24 +7,9 @@ training cells, fits the base model on the rest, and fits the weights so that th
 win a softmax over each user's candidates (L-BFGS, L2 penalty). Then the base model is refitted
 on the whole training matrix. Test data never enters ``fit``.
 
-Measured on ML-100K (bench/results/reco_ml100k.json): nDCG@10 0.4993 vs 0.4931 for the blend on
-its own (validation, mean of 6 train splits: 0.2845). The final base is fitted on a second thread
-while the weights are learnt on this one: fit 0.96 s wall / 1.54 s CPU on a quiet 2-core machine.
-"first rated after the user left" adds +0.0010 on validation, 0.2836 -> 0.2845 (an item nobody
-had rated before the user's last day was likely not out yet for them); the base blend's weights
-are searched under the reranker (stage 3 in models/tuned.py), not taken from the blend's own
-search. Tried and dropped
-(validation, 6 splits, +-0.0002 = noise): centred log activity x item popularity (adopted on 3
-splits, 0.0000 on 6), item rating CDF at the user's first / last day, share of an item's ratings
-inside the user's active span, "last rated before the user came", score^2, score or log-rank x
-activity, two holdout seeds for the weights (+0.00003 for a third base fit), 200 candidates
-(-0.0004), l2 0.1, other holdout shares and day widths; on 3 splits, the max over the user's
-30 s / 1 s / 10 min sessions of DLAE or temporal scores (-0.0009 to +0.0001).
-Earlier: each blend component's score as a separate feature (-0.001 to -0.003: weights learnt one
-level down, on 75% of train, do not transfer), gradient-boosted trees as the reranker
-(HistGradientBoosting, LightGBM lambdarank / xendcg / binary: 0.003-0.01 below the blend),
-user-level and demographic features and their interactions, release-date and first-rating-time
-features.
+Measured on ML-100K: see bench/results/reco_ml100k.json and models/tuned.py (the chosen base
+blend, the validation numbers, and what was tried and dropped). The final base is fitted on a
+second thread while the weights are learnt on this one (about 1 s wall on 2 cores).
 """
 
 from __future__ import annotations

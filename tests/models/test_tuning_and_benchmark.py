@@ -148,3 +148,26 @@ def test_a_model_can_be_searched_on_more_validation_splits(monkeypatch) -> None:
     assert searched == {"itemknn": ["fold7", "fold8"], "userknn": ["fold7", "fold8", "fold11"]}
     assert carved == [7, 8, 11]
     assert "userknn" in log["validation"]
+
+
+def test_the_rerank_base_is_the_blend_with_its_own_als() -> None:
+    # The reranker's base blend swaps only its ALS (retuned under the reranker) and keeps the
+    # blend's other components; every searched path still points into the specs.
+    import copy
+
+    from models.tuned import ALS_PARAMS, BLEND, ML100K_MODELS, ML100K_SEARCH, RERANK_ALS_PARAMS
+    from models.tuning import set_path
+    from models.zoo import build
+
+    base = ML100K_MODELS["rerank"]["params"]["base"]["params"]
+    assert len(base["weights"]) == len(base["components"]) == len(BLEND["params"]["components"])
+    for mine, blends in zip(base["components"], BLEND["params"]["components"], strict=True):
+        assert mine["type"] == blends["type"]
+        assert mine["params"] == (RERANK_ALS_PARAMS if mine["type"] == "als" else blends["params"])
+    assert RERANK_ALS_PARAMS != ALS_PARAMS
+    assert base["weights"][[c["type"] for c in base["components"]].index("als")] > 0
+    for label, space in ML100K_SEARCH.items():
+        params = copy.deepcopy(ML100K_MODELS[label]["params"])
+        for path, choices in space.items():
+            set_path(params, path, choices[-1])
+        build(ML100K_MODELS[label]["type"], params)
