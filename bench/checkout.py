@@ -41,7 +41,7 @@ from services.platform.http_pool import Pool
 from shop.processes import RELAYED_SERVICES
 from shop.processes import WORKERS as SHOP_WORKERS
 
-CLIENTS = 20
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "20"))
 CHECKOUTS_PER_CLIENT = int(os.environ.get("BENCH_CHECKOUTS_PER_CLIENT", "10"))
 PRODUCTS = 50
 TARGET_P95_MS = 250.0

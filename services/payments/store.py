@@ -203,12 +203,15 @@ def hold_from_wallet(session: Session, user_id: str, currency: str, amount: int,
     return bool(result.rowcount)
 
 
+WEBHOOK_DUE = (WebhookDelivery.delivered_at.is_(None), WebhookDelivery.dead_at.is_(None),
+               WebhookDelivery.next_attempt_at <= bindparam("now"))
+"""A delivery to attempt at `now`: not delivered, not parked, its retry time come."""
+
+
 def due_webhooks(session: Session, now: datetime, limit: int) -> list[WebhookDelivery]:
-    query = (select(WebhookDelivery)
-             .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.dead_at.is_(None),
-                    WebhookDelivery.next_attempt_at <= now)
+    query = (select(WebhookDelivery).where(*WEBHOOK_DUE)
              .order_by(WebhookDelivery.next_attempt_at).limit(limit))
-    return list(session.scalars(query))
+    return list(session.scalars(query, {"now": now}))
 
 
 # Statements of the payment hot path, built once (no per-call statement building or cache-key

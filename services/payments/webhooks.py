@@ -16,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import orjson
 import structlog
+from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from services.payments import domain
 from services.payments.settings import PaymentsSettings
-from services.payments.store import WebhookDelivery, due_webhooks
-from services.platform.db import Database
+from services.payments.store import WEBHOOK_DUE, WebhookDelivery, due_webhooks
+from services.platform.db import Database, Probe
 
 log = structlog.get_logger("payments.webhooks")
 
@@ -38,11 +39,15 @@ class WebhookSender:
         self.settings = settings
         self.client = client or httpx.Client(timeout=settings.webhook_timeout_s)
         self.stats = {"delivered": 0, "failed": 0, "dead": 0}
+        self._any_due = Probe(db, select(WebhookDelivery.id).where(*WEBHOOK_DUE))
 
     def deliver_due(self, limit: int = 50) -> int:
         """Attempt every due delivery once; return how many were delivered."""
+        now = datetime.now(UTC)
+        if not self._any_due(now=now):
+            return 0
         with self.db.read() as session:
-            due = due_webhooks(session, datetime.now(UTC), limit)
+            due = due_webhooks(session, now, limit)
         return sum(self._attempt(row) for row in due)
 
     def _attempt(self, row: WebhookDelivery) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,3 +111,29 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class Probe:
+    """A cheap "is there anything to do?" for pollers that ask it many times a second all day
+    (outbox relays, the webhook sender): one indexed statement, compiled once, on a read-only
+    connection kept for it. Through a session an empty poll cost ~2 ms of CPU, so each idle
+    relay burnt ~4% of a core; the probe costs a few dozen microseconds."""
+
+    def __init__(self, db: Database, query: Select[Any]):
+        self.db, self.query = db, query.limit(1)
+        self._conn: Connection | None = None
+
+    def __call__(self, **params: Any) -> bool:
+        if self._conn is None:
+            self._conn = self.db.engine.connect().execution_options(**{READONLY: True})
+        try:
+            with self._conn.begin():
+                return self._conn.execute(self.query, params).first() is not None
+        except Exception:
+            self.close()  # a broken connection is not kept: the next call opens a new one
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

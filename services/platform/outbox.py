@@ -26,13 +26,15 @@ from sqlalchemy import (
     Row,
     String,
     Table,
+    Text,
+    cast,
     delete,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
-from services.platform.db import Database
+from services.platform.db import Database, Probe
 from services.platform.events import Event, EventData, make_event, stream_for
 
 log = structlog.get_logger("outbox")
@@ -101,8 +103,12 @@ class OutboxRelay:
         self.redis = redis
         self.stream = stream_for(source)
         self.batch = batch
-        self._pending = (select(table.c.seq, table.c.envelope).where(table.c.published_at.is_(None))
+        unpublished = table.c.published_at.is_(None)
+        # The envelope as its stored JSON text: it was validated when it was written, and is
+        # sent as it is.
+        self._pending = (select(table.c.seq, cast(table.c.envelope, Text)).where(unpublished)
                          .order_by(table.c.seq).limit(batch))
+        self._any_pending = Probe(db, select(table.c.seq).where(unpublished))
 
     def relay_once(self) -> int:
         """Publish one batch; return how many rows were relayed.
@@ -112,6 +118,8 @@ class OutboxRelay:
         write lock only to mark what it published; polling under the write lock 20 times a
         second made the service's own writers wait in SQLite's busy handler (sleeps of up to
         100 ms)."""
+        if not self._any_pending():
+            return 0
         postgres = self.db.engine.dialect.name == "postgresql"
         with self.db.session() if postgres else self.db.read() as session:
             rows = session.execute(self._pending.with_for_update(skip_locked=True) if postgres
@@ -120,9 +128,7 @@ class OutboxRelay:
                 return 0
             pipe = self.redis.pipeline(transaction=False)
             for _seq, envelope in rows:
-                event = Event.model_validate(envelope)
-                pipe.xadd(self.stream, {"event": event.to_json()}, maxlen=STREAM_MAXLEN,
-                          approximate=True)
+                pipe.xadd(self.stream, {"event": envelope}, maxlen=STREAM_MAXLEN, approximate=True)
             pipe.execute()
             if postgres:
                 self._mark(session, rows)
