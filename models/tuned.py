@@ -33,7 +33,8 @@ bench/results/reco_ml100k_rerank_trials.json):
   0.2675 at best vs implicit's ALS 0.2764, and 3x slower); DLAE with a penalty ~ diag(G)^gamma
   (gamma 0.5-1.25: no gain over gamma 1).
 
-Test was looked at once for the retuned ALS, after it was chosen (0.2845 -> 0.2862 on validation).
+Test was looked at once for the retuned ALS, after it was chosen and committed (0.2845 -> 0.2862
+on validation): nDCG@10 0.4993 -> 0.5024 (bench/results/reco_ml100k.json).
 """
 
 from __future__ import annotations
