@@ -50,11 +50,11 @@ def invalidation_consumer(redis_url: str) -> Consumer:
     client = sync_client(redis_url)
 
     def handle(event: Event, _session: object) -> None:
-        if event.type.startswith(INVALIDATING_PREFIXES):
-            client.incr("gateway:cache:gen")
+        client.incr("gateway:cache:gen")
 
     return Consumer(client, group=CACHE_GROUP, streams=INVALIDATING_STREAMS, handler=handle,
-                    idempotency=RedisIdempotency(client, CACHE_GROUP), start_id="$")
+                    idempotency=RedisIdempotency(client, CACHE_GROUP), start_id="$",
+                    accepts=lambda event: event.type.startswith(INVALIDATING_PREFIXES))
 
 
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:

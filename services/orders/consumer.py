@@ -9,7 +9,7 @@ from typing import Any
 
 from redis import Redis
 
-from services.orders.service import Orders
+from services.orders.service import SHIPMENT_NEWS, Orders
 from services.orders.store import PROCESSED
 from services.platform.consumer import AlwaysRun, Consumer, SqlIdempotency
 from services.platform.events import Event, stream_for
@@ -19,19 +19,20 @@ GROUP = "orders"
 
 def consumers(orders: Orders, redis: Redis) -> list[Consumer]:
     def on_shipment(event: Event, session: Any) -> None:
-        if event.type.startswith("shipment."):
-            orders.shipment_news(event.type, event.data, session)
+        orders.shipment_news(event.type, event.data, session)
 
     def on_payment(event: Event, _: Any) -> None:
-        if event.type.startswith("payment.") and event.data.get("order_id"):
-            orders.payment_news(event.id, event.model_dump(mode="json"))
+        orders.payment_news(event.id, event.model_dump(mode="json"))
 
     return [
         Consumer(redis, group=GROUP, streams=[stream_for("delivery")], handler=on_shipment,
-                 idempotency=SqlIdempotency(orders.db, PROCESSED, "orders-shipments")),
+                 idempotency=SqlIdempotency(orders.db, PROCESSED, "orders-shipments"),
+                 accepts=lambda event: event.type in SHIPMENT_NEWS),
         # payment_news deduplicates by event id itself (shared with the webhook path).
         Consumer(redis, group=GROUP, streams=[stream_for("payments")], handler=on_payment,
-                 idempotency=AlwaysRun()),
+                 idempotency=AlwaysRun(),
+                 accepts=lambda event: event.type.startswith("payment.")
+                 and bool(event.data.get("order_id"))),
     ]
 
 

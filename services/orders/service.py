@@ -356,26 +356,33 @@ class Orders:
     # --- what the neighbours tell us -----------------------------------------------------------------
     def payment_news(self, event_id: str, payload: dict[str, Any]) -> bool:
         """A payment changed (webhook or bus event, whichever comes first): wake the order's
-        saga. Deduplicated by the event id across both paths; False for a duplicate."""
+        saga. Deduplicated by the event id across both paths; False for a duplicate.
+
+        Most news changes nothing (the saga that took the payment has recorded it already), and
+        each payment arrives twice (webhook and bus) for two or three of its states: that is
+        looked up without the database's write lock, and only news that wakes a saga is
+        written (with its event id, in the same transaction)."""
         data = payload.get("data", {})
         order_id = data.get("order_id")
+        if not order_id:
+            return True
+        with self.db.read() as session:
+            saga = session.get(Saga, order_id)
+            if saga is None or not self._wakes(saga, payload):
+                return True
         owner = new_owner()
         try:
             with self.db.session() as session:
                 session.execute(PROCESSED.insert().values(consumer="payment-news", event_id=event_id,
                                                           processed_at=utcnow()))
-                saga = session.get(Saga, order_id) if order_id else None
-                if saga is None:
+                saga = session.get(Saga, order_id)
+                if saga is None or not self._wakes(saga, payload):
                     return True
                 if saga.state == domain.WAITING:
                     saga.next_run_at = utcnow()
-                elif saga.state == domain.COMPENSATED and payload.get("type") in (
-                        "payment.captured", "payment.authorized"):
-                    # A payment that landed after the order failed: give the money back.
+                else:  # a payment that landed after the order failed: give the money back
                     saga.state, saga.compensations = domain.COMPENSATING, [domain.SETTLE_PAYMENT]
                     saga.next_run_at = utcnow()
-                else:
-                    return True
                 # Woken and leased in one transaction: the saga worker cannot take it in between,
                 # so the saga has moved on by the time this news is acknowledged. A saga leased
                 # elsewhere is being worked on already.
@@ -388,8 +395,16 @@ class Orders:
             self._run_saga(order_id, owner)
         return True
 
+    @staticmethod
+    def _wakes(saga: Saga, payload: dict[str, Any]) -> bool:
+        """Does this payment news give the saga something to do?"""
+        return saga.state == domain.WAITING or (
+            saga.state == domain.COMPENSATED
+            and payload.get("type") in ("payment.captured", "payment.authorized"))
+
     def shipment_news(self, event_type: str, data: dict[str, Any], session: Session) -> None:
-        """Bus events of the delivery service move the order to shipped and delivered."""
+        """Bus events of the delivery service (those in SHIPMENT_NEWS) move the order to
+        shipped and delivered."""
         order = session.get(Order, data.get("order_id"))
         if order is None:
             return
@@ -399,6 +414,10 @@ class Orders:
               and data.get("status") in ("picked_up", "in_transit", "out_for_delivery")):
             set_status(session, order, domain.SHIPPED, actor="delivery",
                        reason=f"{data.get('carrier')}: {data.get('status')}")
+
+
+SHIPMENT_NEWS = frozenset({"shipment.delivered", "shipment.status_changed"})
+"""The delivery events that can move an order (the rest are not even recorded as seen)."""
 
 
 def public(order: Order) -> OrderPublic:

@@ -116,6 +116,7 @@ class Consumer:
         batch: int = 100,
         start_id: str = "0",
         defer_ack: bool = False,
+        accepts: Callable[[Event], bool] | None = None,
     ):
         self.redis = redis
         self.group = group
@@ -128,8 +129,11 @@ class Consumer:
         self.batch = batch
         self.start_id = start_id
         self.defer_ack = defer_ack
+        self.accepts = accepts
+        """Events it turns down are acknowledged unhandled, without an idempotency record: a
+        stream carries every event of its source, and a SQL record costs a write transaction."""
         self.handled: list[tuple[str, bytes]] = []
-        self.stats = {"handled": 0, "duplicates": 0, "failed": 0, "dead_lettered": 0}
+        self.stats = {"handled": 0, "duplicates": 0, "skipped": 0, "failed": 0, "dead_lettered": 0}
         self._groups_ready = False
 
     def ensure_groups(self) -> None:
@@ -190,16 +194,19 @@ class Consumer:
         except Exception as exc:  # malformed: retrying cannot help
             self._dead_letter(stream, msg_id, raw, f"malformed envelope: {exc}", attempt)
             return
-        try:
-            ran = self.idempotency.run_once(event, self.handler)
-        except Exception as exc:
-            self.stats["failed"] += 1
-            log.warning("handler_failed", group=self.group, event_id=event.id, type=event.type,
-                        attempt=attempt, error=str(exc)[:500])
-            if attempt >= self.max_attempts:
-                self._dead_letter(stream, msg_id, raw, f"handler failed: {exc}", attempt)
-            return
-        self.stats["handled" if ran else "duplicates"] += 1
+        if self.accepts is not None and not self.accepts(event):
+            ran = None
+        else:
+            try:
+                ran = self.idempotency.run_once(event, self.handler)
+            except Exception as exc:
+                self.stats["failed"] += 1
+                log.warning("handler_failed", group=self.group, event_id=event.id, type=event.type,
+                            attempt=attempt, error=str(exc)[:500])
+                if attempt >= self.max_attempts:
+                    self._dead_letter(stream, msg_id, raw, f"handler failed: {exc}", attempt)
+                return
+        self.stats["skipped" if ran is None else "handled" if ran else "duplicates"] += 1
         if self.defer_ack:
             self.handled.append((stream, msg_id))
         else:

@@ -152,8 +152,18 @@ def test_webhooks_must_be_signed_and_count_once(shop: Shop) -> None:
     headers = signed_headers(WEBHOOK_SECRET, str(uuid.uuid4()), raw, datetime.now(UTC))
     assert shop.orders.http.post(url, content=raw, headers=headers).status_code == 204
     assert shop.orders.http.post(url, content=raw, headers=headers).status_code == 204
+    processed = select(func.count()).select_from(PROCESSED)
+    with shop.orders.app.state.db.read() as session:  # news of no order changes nothing
+        assert session.scalar(processed) == 0
+    # A saga waiting for the shopper's card confirmation: the news wakes it, once.
+    order = shop.checkout("gus", [(shop.n.product(3_000, stock=2), 1)], card="3ds")
+    assert order["status"] == "awaiting_payment"
+    news = orjson.dumps({"id": "e2", "type": "payment.captured", "data": {"order_id": order["id"]}})
+    headers = signed_headers(WEBHOOK_SECRET, str(uuid.uuid4()), news, datetime.now(UTC))
+    assert shop.orders.http.post(url, content=news, headers=headers).status_code == 204
+    assert shop.orders.http.post(url, content=news, headers=headers).status_code == 204
     with shop.orders.app.state.db.read() as session:
-        assert session.scalar(select(func.count()).select_from(PROCESSED)) == 1
+        assert session.scalar(processed) == 1
 
 
 def test_crypto_invoice_confirmed_on_chain_completes_the_order(shop: Shop) -> None:

@@ -114,3 +114,21 @@ def test_redis_idempotency_forgets_failed_attempts(redis_client: redis_lib.Redis
         idem.run_once(e, boom)
     assert idem.run_once(e, lambda _e, _s: None) is True
     assert idem.run_once(e, lambda _e, _s: None) is False
+
+
+def test_turned_down_events_are_acknowledged_without_a_record(redis_client: redis_lib.Redis) -> None:
+    """A consumer that wants a few types of a stream acks the rest unhandled and keeps no
+    idempotency record of them (for a SQL record that would be a write transaction each)."""
+    seen: list[int] = []
+    consumer = make(redis_client, lambda e, _s: seen.append(e.data["thing_id"]),
+                    accepts=lambda e: e.data["thing_id"] % 2 == 0)
+    consumer.ensure_groups()
+    sent = [event(n) for n in range(5)]
+    for e in sent:
+        redis_client.xadd(STREAM, {"event": e.to_json()})
+    drain(consumer)
+    assert seen == [0, 2, 4]
+    assert consumer.stats["handled"] == 3 and consumer.stats["skipped"] == 2
+    assert redis_client.xpending(STREAM, "g")["pending"] == 0
+    recorded = {e.id for e in sent if redis_client.exists(f"shop:processed:g:{e.id}")}
+    assert recorded == {sent[0].id, sent[2].id, sent[4].id}
