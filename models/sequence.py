@@ -74,6 +74,10 @@ class TemporalCooccurrence(Recommender):
     def _score_users(self, userids: NDArray[np.int64], user_items: csr_matrix) -> NDArray:
         x = csr_matrix(user_items, dtype=np.float32, copy=True)
         x.data[:] = 1.0
+        if self.n_items * self.n_items <= DENSE_CELLS:
+            # Sparse histories times dense weights: the sparse x sparse product (the weights are
+            # ~25% full on ML-100K) took 5x longer, 0.20 vs 0.04 s for all users.
+            return np.asarray(x @ self.weights.toarray())
         return (x @ self.weights).toarray()
 
     def _item_similarity_rows(self, itemids: NDArray[np.int64]) -> NDArray:
