@@ -3,8 +3,9 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout so an outbox relay in another
 process can read while the service writes; PostgreSQL is used when the service's
 `<PREFIX>DATABASE_URL` is set. Each service keeps its Alembic history in its own
-`migrations/` folder and its own version table, so services can share one PostgreSQL database
-in development without touching each other's tables.
+`migrations/` folder and its own version table. Give each service a database of its own on
+PostgreSQL too: they all have tables of the same names (`outbox`, `processed_events`), so a
+second service migrating into a shared database fails on them.
 """
 
 from __future__ import annotations
