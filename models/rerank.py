@@ -86,6 +86,8 @@ def _softmax_fit(x: NDArray, y: NDArray, starts: NDArray, l2: float) -> NDArray:
     active = n_pos > 0
     n_groups = max(int(active.sum()), 1)
     per_row_pos = np.repeat(np.where(active, n_pos, 0.0), sizes)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    positives = x.T @ y  # the gradient's constant part; products by x.T are BLAS calls, not temporaries
 
     def loss(w: NDArray) -> tuple[float, NDArray]:
         s = x @ w
@@ -93,8 +95,8 @@ def _softmax_fit(x: NDArray, y: NDArray, starts: NDArray, l2: float) -> NDArray:
         e = np.exp(s - np.repeat(top, sizes))
         z = np.add.reduceat(e, starts)
         p = e / np.repeat(z, sizes)
-        value = -(y * s).sum() + (n_pos * (np.log(z) + top))[active].sum()
-        grad = -(x * y[:, None]).sum(0) + (x * (p * per_row_pos)[:, None]).sum(0)
+        value = -(y @ s) + (n_pos * (np.log(z) + top))[active].sum()
+        grad = x.T @ (p * per_row_pos) - positives
         return value / n_groups + 0.5 * l2 * w @ w, grad / n_groups + l2 * w
 
     result = minimize(loss, np.eye(x.shape[1])[0], jac=True, method="L-BFGS-B")
