@@ -8,7 +8,7 @@ from scipy.sparse import csr_matrix
 
 from models.base import SideInfo
 from models.evaluate import evaluate
-from models.rerank import FEATURES, ListwiseRerank, holdout_split
+from models.rerank import FEATURES, ListwiseRerank, _softmax_fit, holdout_split
 
 
 def test_holdout_split_is_per_user_disjoint_and_seeded(clustered) -> None:
@@ -95,3 +95,28 @@ def test_release_feature_follows_the_training_timeline(clustered) -> None:
     released = feats[:, FEATURES.index("first_rated_after_user_left")]
     np.testing.assert_array_equal(released, first[items] > last[local])
     assert 0 < released.mean() < 1  # the timeline makes both cases occur
+
+
+def test_softmax_fit_reaches_the_penalised_likelihood_optimum() -> None:
+    """The learnt weights are where the objective, computed here by hand, is flat (numerical
+    gradient ~0), and the feature that marks the positives gets the weight."""
+    rng = np.random.default_rng(0)
+    sizes = [5, 8, 6, 7]
+    starts = np.cumsum([0, *sizes[:-1]])
+    y = np.zeros(sum(sizes))
+    y[[1, 6, 9, 16, 20, 22]] = 1.0  # group 2 has two positives
+    x = np.column_stack([rng.normal(size=y.size), y + 0.5 * rng.normal(size=y.size)])
+    l2 = 0.3
+
+    def objective(w: np.ndarray) -> float:
+        total = 0.0
+        for start, size in zip(starts, sizes, strict=True):
+            s, t = x[start:start + size] @ w, y[start:start + size]
+            total += -(t * (s - np.log(np.exp(s).sum()))).sum()
+        return total / len(sizes) + 0.5 * l2 * w @ w
+
+    w = _softmax_fit(x, y, starts, l2)
+    step = 1e-6
+    numeric = [(objective(w + step * e) - objective(w - step * e)) / (2 * step) for e in np.eye(2)]
+    assert np.allclose(numeric, 0.0, atol=1e-4)
+    assert w[1] > 0.5 and abs(w[0]) < w[1]
