@@ -232,8 +232,8 @@ def run_phase(label: str, urls: dict[str, str], shoppers: list[Shopper], rounds:
     lock = threading.Lock()
 
     gaps = random.Random(42)
-    arrivals = iter(list(itertools.accumulate(
-        gaps.expovariate(rate_per_s) for _ in range(len(shoppers) * rounds))) if rate_per_s else [])
+    arrivals = itertools.accumulate(gaps.expovariate(rate_per_s) for _ in range(
+        len(shoppers) * rounds)) if rate_per_s else iter(())
 
     def client(i: int) -> None:
         http = Client(urls)

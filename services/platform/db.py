@@ -117,8 +117,9 @@ class Database:
 class Probe:
     """A cheap "is there anything to do?" for pollers that ask it many times a second all day
     (outbox relays, the webhook sender): one indexed statement, compiled once, on a read-only
-    connection kept for it. Through a session an empty poll cost ~2 ms of CPU, so each idle
-    relay burnt ~4% of a core; the probe costs a few dozen microseconds."""
+    connection kept for it, ~80 us a call. An idle relay's poll went through a session before:
+    with the probe first, an idle relay costs 13 instead of 18 ms of CPU a second (the rest is
+    waking up 20 times a second)."""
 
     def __init__(self, db: Database, query: Select[Any]):
         self.db, self.query = db, query.limit(1)

@@ -96,7 +96,7 @@ def test_an_idle_relay_poll_is_one_indexed_probe(
     db: Database, outbox: Outbox, redis_client: redis_lib.Redis
 ) -> None:
     """Relays poll 20 times a second all day: with nothing pending a poll is the probe alone (one
-    `SELECT ... LIMIT 1`), not a session's batch query (~2 ms of CPU each, ~4% of a core)."""
+    `SELECT ... LIMIT 1`), not a session's batch query."""
     relay = OutboxRelay(db, OUTBOX, redis_client, source="testsvc")
     statements: list[str] = []
 
