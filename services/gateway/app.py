@@ -46,6 +46,10 @@ class Dispatch:
             await self.app(scope, receive, send)
 
 
+UPSTREAM_KEEPALIVE_S = 4.0
+"""Below uvicorn's keep-alive timeout (5 s), as the services' own `Pool` keeps below it."""
+
+
 def invalidation_consumer(redis_url: str) -> Consumer:
     client = sync_client(redis_url)
 
@@ -67,8 +71,10 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         redis_url = await asyncio.to_thread(resolve_redis_url, settings.redis_url, settings.data_dir)
         redis = async_client(redis_url)
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size, keepalive_timeout=60,
-                                           ttl_dns_cache=300),
+            # Idle upstream connections are dropped before the services' uvicorn closes its end
+            # (5 s): a request sent on a connection the upstream was closing failed as a 502.
+            connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size,
+                                           keepalive_timeout=UPSTREAM_KEEPALIVE_S, ttl_dns_cache=300),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
