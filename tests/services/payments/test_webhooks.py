@@ -39,12 +39,17 @@ def receiver(fail_first: int) -> tuple[FastAPI, list[dict[str, Any]]]:
 
 
 def pay_order(payments: Running, order_id: str) -> dict[str, Any]:
+    """Authorise, then capture: two events, so two webhooks."""
     card = payments.http.post("/api/payments/cards", headers=payments.auth(), json={
         "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}).json()
     r = payments.http.post("/api/payments", headers={**payments.auth(), "Idempotency-Key": order_id},
                            json={"amount_minor": 900, "currency": "EUR", "method": "card",
-                                 "card_token": card["token"], "order_id": order_id})
+                                 "card_token": card["token"], "order_id": order_id, "capture": False})
     assert r.status_code == 201, r.text
+    r = payments.http.post(f"/api/payments/{r.json()['id']}/capture", json={},
+                           headers={**payments.auth("admin-1", admin=True),
+                                    "Idempotency-Key": f"{order_id}:capture"})
+    assert r.status_code == 200, r.text
     return r.json()
 
 
