@@ -232,6 +232,8 @@ def run_phase(label: str, urls: dict[str, str], shoppers: list[Shopper], rounds:
     lock = threading.Lock()
 
     gaps = random.Random(42)
+    cpu_before, served_before = cpu_seconds(ports), requests_served(ports)
+    start = time.perf_counter()
     arrivals = itertools.accumulate(gaps.expovariate(rate_per_s) for _ in range(
         len(shoppers) * rounds)) if rate_per_s else iter(())
 
@@ -251,8 +253,6 @@ def run_phase(label: str, urls: dict[str, str], shoppers: list[Shopper], rounds:
         finally:
             http.close()
 
-    cpu_before, served_before = cpu_seconds(ports), requests_served(ports)
-    start = time.perf_counter()
     with ThreadPoolExecutor(len(shoppers)) as pool:
         list(pool.map(client, range(len(shoppers))))
     elapsed = time.perf_counter() - start

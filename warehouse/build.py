@@ -319,7 +319,8 @@ class Warehouse:
     def _publish(self, con: duckdb.DuckDBPyConnection) -> Path:
         snapshots = self.directory / SNAPSHOT_DIR
         snapshots.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")  # names sort in publishing order
+        # (to the second, two refreshes in one second sorted by their random suffix instead)
         path = snapshots / f"warehouse-{stamp}-{uuid.uuid4().hex[:6]}.duckdb"
         tables = [
             r[0]
@@ -348,9 +349,10 @@ class Warehouse:
         return path
 
     def _prune_snapshots(self, keep: Path) -> None:
-        """Delete old snapshots; a reader still holding one keeps its open file (POSIX)."""
+        """Delete all but the newest `snapshots_kept` (never `keep`, the one just published);
+        a reader still holding one keeps its open file (POSIX)."""
         files = sorted((self.directory / SNAPSHOT_DIR).glob("warehouse-*.duckdb"))
-        for old in files[: max(0, len(files) - self.snapshots_kept)]:
-            if old != keep:
-                old.unlink(missing_ok=True)
-                Path(f"{old}.wal").unlink(missing_ok=True)
+        older = [f for f in files if f != keep]
+        for old in older[: max(0, len(older) - (self.snapshots_kept - 1))]:
+            old.unlink(missing_ok=True)
+            Path(f"{old}.wal").unlink(missing_ok=True)

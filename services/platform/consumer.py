@@ -195,10 +195,11 @@ class Consumer:
             self._dead_letter(stream, msg_id, raw, f"malformed envelope: {exc}", attempt)
             return
         if self.accepts is not None and not self.accepts(event):
-            ran = None
+            outcome = "skipped"
         else:
             try:
                 ran = self.idempotency.run_once(event, self.handler)
+                outcome = "handled" if ran else "duplicates"
             except Exception as exc:
                 self.stats["failed"] += 1
                 log.warning("handler_failed", group=self.group, event_id=event.id, type=event.type,
@@ -206,7 +207,7 @@ class Consumer:
                 if attempt >= self.max_attempts:
                     self._dead_letter(stream, msg_id, raw, f"handler failed: {exc}", attempt)
                 return
-        self.stats["skipped" if ran is None else "handled" if ran else "duplicates"] += 1
+        self.stats[outcome] += 1
         if self.defer_ack:
             self.handled.append((stream, msg_id))
         else:
