@@ -46,7 +46,8 @@ class PaymentRefunded(PaymentEvent):
 
 @register
 class PaymentAuthorized(PaymentEvent):
-    """Money is held (card authorisation, wallet hold) but not yet taken."""
+    """Money is held (card authorisation, wallet hold) but not yet taken: only for payments
+    made with `capture: false` (one captured at once emits `payment.captured` alone)."""
 
     event_type = "payment.authorized"
 

@@ -140,9 +140,11 @@ class Payments:
             self._post(session, p, "hold", domain.transfer(
                 domain.wallet_account(p.user_id), domain.WALLET_HOLDS, p.amount_minor))
         p.status, p.authorized_minor, p.updated_at = domain.AUTHORIZED, p.amount_minor, now
-        if p.capture_on_authorize:  # held and taken in one transaction: nobody can see it held,
-            self._capture(session, p, p.amount_minor, now)  # so only the capture is news
-        else:  # (as Stripe sends no separate authorisation event for an automatic capture)
+        # Held and taken in one transaction, the money is never seen held: only the capture is
+        # news (Stripe, too, sends no separate authorisation event for an automatic capture).
+        if p.capture_on_authorize:
+            self._capture(session, p, p.amount_minor, now)
+        else:
             self._emit(session, p, events.PaymentAuthorized)
 
     def _capture(self, session: Session, p: Payment, amount: int, now: datetime) -> None:
