@@ -319,8 +319,8 @@ class Warehouse:
     def _publish(self, con: duckdb.DuckDBPyConnection) -> Path:
         snapshots = self.directory / SNAPSHOT_DIR
         snapshots.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")  # names sort in publishing order
-        # (to the second, two refreshes in one second sorted by their random suffix instead)
+        # Microseconds: names sort in publishing order even for two refreshes in one second.
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = snapshots / f"warehouse-{stamp}-{uuid.uuid4().hex[:6]}.duckdb"
         tables = [
             r[0]
