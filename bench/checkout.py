@@ -377,7 +377,10 @@ def main() -> None:
               f"{phase['checkout']['p99_ms']} ms  place_order p50/p95/p99 = "
               f"{phase['place_order']['p50_ms']}/{phase['place_order']['p95_ms']}/"
               f"{phase['place_order']['p99_ms']} ms")
-    print(f"ratios: {result['ratios']}  target met: {result['target']['met']}")
+    print(f"ratios: {result['ratios']}")
+    print(f"target (0 errors, place-order p95 < {TARGET_P95_MS:.0f} ms): closed loop "
+          f"{'met' if result['target']['met'] else 'NOT met'}; at half capacity "
+          f"{'met' if result['target']['met_at_half_capacity'] else 'NOT met'}")
 
 
 if __name__ == "__main__":
