@@ -47,6 +47,31 @@ class Shopper:
     card: str | None = None
 
 
+class WaitOutRateLimits(httpx.AsyncBaseTransport):
+    """Retries a request the gateway refused with 429 after its Retry-After (capped), as a
+    polite client does: the administrator's restock of every product is a burst the gateway's
+    rate limit cuts, and a product left unstocked silently shrinks the simulation."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, attempts: int = 6, max_wait_s: float = 5.0):
+        self.inner, self.attempts, self.max_wait_s = inner, attempts, max_wait_s
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self.attempts - 1):
+            response = await self.inner.handle_async_request(request)
+            if response.status_code != 429:
+                return response
+            await response.aclose()
+            try:
+                wait = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 1.0
+            await asyncio.sleep(min(max(wait, 0.1), self.max_wait_s))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 @dataclass
 class Stats:
     counts: Counter[str] = field(default_factory=Counter)
@@ -68,7 +93,8 @@ class Simulator:
         self.products: list[dict[str, Any]] = []
         self.words: list[str] = []
         self.admin: dict[str, str] = {}
-        self.http = httpx.AsyncClient(base_url=self.gateway, timeout=30)
+        self.http = httpx.AsyncClient(base_url=self.gateway, timeout=30,
+                                      transport=WaitOutRateLimits(httpx.AsyncHTTPTransport()))
 
     # --- setup -----------------------------------------------------------------------------
     async def setup(self) -> None:
