@@ -162,7 +162,7 @@ def test_seed_and_simulated_shoppers_fill_the_platform(running: Running) -> None
     counts = {line.split()[0]: int(line.split()[1].replace(",", ""))
               for line in simulated.stdout.splitlines() if len(line.split()) == 2}
     assert counts["shoppers"] == 24 and counts["behaviour_events"] > 0
-    assert counts["skus_stocked"] > 0 and "stock_errors" not in counts, counts  # 429s waited out
+    assert "stock_errors" not in counts, counts  # the restock waits out the rate limit
     assert sum(n for k, n in counts.items() if k.startswith("orders_")) > 0, counts
     assert not [k for k in counts if "refused_5" in k or k.startswith("http_error")], counts
     lake = Path(running.env["SHOP_DATA_DIR"]) / "lake"
