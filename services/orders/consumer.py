@@ -28,11 +28,10 @@ def consumers(orders: Orders, redis: Redis) -> list[Consumer]:
         Consumer(redis, group=GROUP, streams=[stream_for("delivery")], handler=on_shipment,
                  idempotency=SqlIdempotency(orders.db, PROCESSED, "orders-shipments"),
                  accepts=lambda event: event.type in SHIPMENT_NEWS),
-        # payment_news deduplicates by event id itself (shared with the webhook path).
+        # payment_news deduplicates by event id itself and passes over news that is not an
+        # order's without writing (both shared with the webhook path): no filter needed here.
         Consumer(redis, group=GROUP, streams=[stream_for("payments")], handler=on_payment,
-                 idempotency=AlwaysRun(),
-                 accepts=lambda event: event.type.startswith("payment.")
-                 and bool(event.data.get("order_id"))),
+                 idempotency=AlwaysRun()),
     ]
 
 
